@@ -1,0 +1,7 @@
+"""Tests that the installed lingvo-asr wheel is consistent and discoverable."""
+
+from lingvo.core import testing
+
+
+def test_distribution_is_consistent_and_registers_its_family():
+    assert testing.distribution_problems("lingvo-asr", "lingvo.tasks.asr", entry_point="asr") == []

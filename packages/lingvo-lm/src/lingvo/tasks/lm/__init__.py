@@ -1,0 +1,3 @@
+"""Lingvo language-model task family."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Lingvo machine translation task family."""
+
+__version__ = "0.1.0"

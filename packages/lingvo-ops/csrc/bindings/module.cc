@@ -1,0 +1,11 @@
+// The compiled module lingvo.ops._ops: each area registers its functions.
+#include <pybind11/pybind11.h>
+
+#include "bindings/bindings.h"
+
+PYBIND11_MODULE(_ops, m) {
+  m.doc() =
+      "Compiled kernels of lingvo.ops. Import the public names from "
+      "lingvo.ops rather than from this module.";
+  lingvo::ops::bindings::RegisterText(m);
+}

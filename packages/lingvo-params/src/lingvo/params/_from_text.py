@@ -1,0 +1,307 @@
+"""Parsing of the `Params` text format: line scanning, key resolution and value coercion."""
+
+from __future__ import annotations
+
+import ast
+import enum
+import importlib
+import sys
+import types
+from typing import Any
+
+from lingvo.params import _keys, _text, value_codecs
+from lingvo.params._keys import Index, ParamsBase
+
+_MISSING = object()
+_QUOTES = ("'", '"')
+
+
+def _line_error(lineno: int, line: str, why: str) -> ValueError:
+    return ValueError(f"Line {lineno} {line!r}: {why}")
+
+
+def parse_lines(text: str) -> dict[str, tuple[str, int, str]]:
+    """Scans `text` into `{key: (value_text, line_number, line)}`; later keys win.
+
+    Lines are `key : value`, split at the first `:`. Blank lines and lines starting with
+    `#` are skipped. A value opening a quote it does not close continues on the following
+    lines until a line ends with that quote (unescaped).
+
+    Raises:
+      ValueError: For a line without `:`, an empty key, or an unterminated string; the
+        message holds the 1-based line number and the line.
+    """
+    out: dict[str, tuple[str, int, str]] = {}
+    lines = text.split("\n")
+    n = len(lines)
+    i = 0
+    while i < n:
+        raw = lines[i]
+        i += 1
+        line = raw.strip()
+        if not line or line[0] == "#":
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise _line_error(i, raw, "not in '<key> : <value>' format (no ':' found).")
+        key = key.strip()
+        if not key:
+            raise _line_error(i, raw, "empty key.")
+        value = value.strip()
+        if value and value[0] in _QUOTES and not (
+            len(value) > 1 and _text.closes_quote(value, value[0])
+        ):
+            # A multi-line string: keep raw lines verbatim until the closing quote.
+            start = i
+            q = value[0]
+            parts = [value]
+            while True:
+                if i >= n:
+                    raise _line_error(start, raw, f"unterminated {q} string.")
+                more = lines[i]
+                i += 1
+                stripped = more.rstrip()
+                if _text.closes_quote(stripped, q):
+                    parts.append(stripped)
+                    break
+                parts.append(more)
+            value = "\n".join(parts)
+            out[key] = (value, start, raw)
+        else:
+            out[key] = (value, i, raw)
+    return out
+
+
+def _none_from_lingvo(value: Any) -> Any:
+    """Turns Lingvo's `'NoneType'` placeholders inside containers back into None."""
+    t = type(value)
+    if t is str:
+        return None if value == "NoneType" else value
+    if t is list:
+        return [_none_from_lingvo(x) for x in value]
+    if t is tuple:
+        return tuple(_none_from_lingvo(x) for x in value)
+    if t is dict:
+        return {k: _none_from_lingvo(v) for k, v in value.items()}
+    return value
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as e:
+        raise ValueError(f"not a Python literal ({type(e).__name__}: {e})") from None
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.lower()
+    if low == "true" or low == "1":
+        return True
+    if low == "false" or low == "0":
+        return False
+    raise ValueError("expected true/false (any case) or 1/0")
+
+
+def _parse_str(text: str) -> Any:
+    if text and text[0] in _QUOTES:
+        return _text.unquote_string(text)
+    # Unquoted `[...]` is how flags give a list to a param whose default is a string.
+    if len(text) > 1 and text[0] == "[" and text[-1] == "]":
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            pass
+    return text
+
+
+def _import_attr(module: str, name: str) -> Any:
+    mod = sys.modules.get(module)
+    if mod is None:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as e:
+            raise ValueError(f"cannot import module {module!r}: {e}") from None
+    obj: Any = mod
+    for part in name.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"module {module!r} has no attribute {name!r}") from None
+    return obj
+
+
+def _parse_object(text: str, old: Any) -> Any:
+    if text == "NoneType":
+        return None
+    if old is None:
+        low = text.lower()
+        if low == "true":
+            return True
+        if low == "false":
+            return False
+    kind, sep1, rest = text.partition("/")
+    module, sep2, name = rest.partition("/")
+    if kind == "type" and sep1 and sep2 and module and name:
+        return _import_attr(module, name)
+    if kind == "proto" and sep1:
+        raise ValueError("protobuf values need a value codec (lingvo-params has no protobuf)")
+    raise ValueError("expected 'NoneType', true/false, or 'type/<module>/<name>'")
+
+
+def _parse_fields(key: str, text: str, old: Any) -> Any:
+    d = _literal(text)
+    if not isinstance(d, dict):
+        raise ValueError(f"expected a dict of fields, got {type(d).__name__}")
+    fields = old._asdict() if _text.is_namedtuple(old) else _text._fields_dict(old)
+    kwargs = {}
+    for field, old_field in fields.items():
+        if field not in d:
+            raise ValueError(f"field {field!r} is missing")
+        v = d[field]
+        # Fields that ToText rendered as words (dtypes, None, classes) read back as such.
+        if isinstance(v, str) and not isinstance(old_field, str):
+            v = coerce(f"{key}.{field}", v, old_field, _text.type_name(old_field))
+        kwargs[field] = v
+    return type(old)(**kwargs)
+
+
+def _coerce(key: str, text: str, old: Any, val_type: str) -> Any:
+    if val_type == "bool":
+        return _parse_bool(text)
+    if val_type == "int":
+        return int(text)
+    if val_type == "float":
+        return float(text)
+    if value_codecs.registered():
+        codec = value_codecs.find_by_type_name(val_type)
+        if codec is not None:
+            return codec.from_text(text, old)
+    if _text.is_namedtuple(old) or _text.is_dataclass_instance(old):
+        return _parse_fields(key, text, old)
+    if val_type == "list" or val_type == "tuple":
+        return _none_from_lingvo(_literal(text))
+    if val_type == "dict":
+        if text == "dict":
+            return {}
+        return _none_from_lingvo(_literal(text))
+    if val_type == "str":
+        return _parse_str(text)
+    if isinstance(old, enum.Enum):
+        cls = type(old)
+        if text.isdigit() and isinstance(old, int):
+            return cls(int(text))
+        cls_name, _, member = text.rpartition(".")
+        if cls_name != val_type:
+            raise ValueError(f"expected enum of class {val_type} but got {cls_name or text!r}")
+        try:
+            return cls[member]
+        except KeyError:
+            raise ValueError(f"{cls.__name__} has no member {member!r}") from None
+    if old is None or isinstance(old, (type, types.FunctionType)) or val_type == "NoneType":
+        return _parse_object(text, old)
+    codec = value_codecs.find_by_value(old) if value_codecs.registered() else None
+    if codec is not None:
+        return codec.from_text(text, old)
+    raise ValueError("values of this type cannot be read from text")
+
+
+def coerce(key: str, text: str, old: Any, val_type: str) -> Any:
+    """Converts `text` into a value replacing `old` at `key`.
+
+    Args:
+      key: The key, for error messages.
+      text: The value text as written by ToText.
+      old: The current value; its kind decides how the text is read.
+      val_type: `type(old).__name__` (`'str'` for str subclasses), or an override.
+
+    Raises:
+      ValueError: Naming the key, the expected type and the text.
+    """
+    try:
+        return _coerce(key, text, old, val_type)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValueError(
+            f"Cannot read parameter {key!r} of type {val_type} from {text!r}: {e}"
+        ) from None
+
+
+def _resolve_prefix(root: ParamsBase, key: str, prefix: str, cache: dict[str, Any]) -> Any:
+    """Resolves a dotted prefix (no subscripts), caching every level."""
+    obj = cache.get(prefix, _MISSING)
+    if obj is not _MISSING:
+        return obj
+    parent_prefix, _, name = prefix.rpartition(".")
+    parent = _resolve_prefix(root, key, parent_prefix, cache)
+    obj = _keys.step_into(parent, name, key, prefix, last=False)
+    cache[prefix] = obj
+    return obj
+
+
+def _resolve_steps(key: str, steps: list, cache: dict[str, Any]) -> Any:
+    """Resolves all `steps` of a subscripted key, reusing and filling the prefix cache."""
+    obj = cache[""]
+    for step, end in steps:
+        sub = key[:end]
+        hit = cache.get(sub, _MISSING)
+        if hit is _MISSING:
+            hit = _keys.step_into(obj, step, key, sub, last=False)
+            cache[sub] = hit
+        obj = hit
+    return obj
+
+
+def _with_line(e: Exception, lineno: int, line: str) -> Exception:
+    return type(e)(f"{e} (line {lineno}: {line.strip()!r})")
+
+
+def from_text(root: ParamsBase, text: str, type_overrides: dict[str, str] | None) -> None:
+    """Reads `text` into `root`; nothing is changed unless every line is valid."""
+    entries = parse_lines(text)
+    if root._immutable and entries:
+        raise TypeError(
+            f"This Params instance is immutable: cannot read {next(iter(entries))!r} from text."
+        )
+    overrides = type_overrides or {}
+    cache: dict[str, Any] = {"": root}
+    updates = []
+    for key, (vtext, lineno, line) in entries.items():
+        try:
+            if _keys.has_subscript(key):
+                steps = _keys.parse_key(key)
+                last, end = steps[-1]
+                owner = _resolve_steps(key, steps[:-1], cache)
+                if isinstance(last, Index):
+                    target = _keys.step_into(owner, last, key, key[:end], last=True)
+                    if isinstance(target, ParamsBase) and vtext == "{}":
+                        continue
+                    raise ValueError(
+                        f"cannot set {key!r} from text: set the whole list or dict instead"
+                    )
+                name = last
+            else:
+                prefix, _, name = key.rpartition(".")
+                owner = _resolve_prefix(root, key, prefix, cache) if prefix else root
+            if not isinstance(owner, ParamsBase):
+                _keys.step_into(owner, name, key, key, last=True)  # raises 'Cannot introspect'
+            old = owner._params.get(name, _MISSING)
+            if old is _MISSING:
+                raise AttributeError(_keys.key_error(key, name, list(owner._params)))
+            if isinstance(old, ParamsBase) and vtext == "{}":
+                # `{}` records an empty nested Params; there is nothing to set.
+                continue
+            val_type = overrides.get(key)
+            if val_type is None:
+                val_type = "str" if isinstance(old, str) else type(old).__name__
+            new = coerce(key, vtext, old, val_type)
+        except (AttributeError, AssertionError, ValueError) as e:
+            raise _with_line(e, lineno, line) from None
+        if owner._immutable:
+            if type(new) is type(old) and new == old:
+                continue
+            raise TypeError(
+                f"Cannot read {key!r} from text: the Params holding it is immutable "
+                f"(line {lineno})."
+            )
+        updates.append((owner._params, name, new))
+    for table, name, new in updates:
+        table[name] = new
