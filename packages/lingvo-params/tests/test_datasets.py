@@ -34,7 +34,7 @@ class _WithExtras(base_model_params.SingleTaskModelParams):
     def StaticDataset():
         return hyperparams.Params()
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - an lru_cache-wrapped method.
+    @functools.cache  # noqa: B019 - a cache-wrapped method is a routine too.
     def CachedDataset(self):
         return hyperparams.Params()
 

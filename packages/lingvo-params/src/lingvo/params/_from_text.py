@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import enum
 import importlib
 import sys
 import types
 from typing import Any
 
-from lingvo.params import _keys, _text, value_codecs
+from lingvo.params import _keys, _literal, _text, value_codecs
 from lingvo.params._keys import Index, ParamsBase
 
 _MISSING = object()
@@ -48,8 +47,10 @@ def parse_lines(text: str) -> dict[str, tuple[str, int, str]]:
         if not key:
             raise _line_error(i, raw, "empty key.")
         value = value.strip()
-        if value and value[0] in _QUOTES and not (
-            len(value) > 1 and _text.closes_quote(value, value[0])
+        if (
+            value
+            and value[0] in _QUOTES
+            and not (len(value) > 1 and _text.closes_quote(value, value[0]))
         ):
             # A multi-line string: keep raw lines verbatim until the closing quote.
             start = i
@@ -72,6 +73,11 @@ def parse_lines(text: str) -> dict[str, tuple[str, int, str]]:
     return out
 
 
+def _read_container(text: str) -> Any:
+    value = _literal_value(text)
+    return _none_from_lingvo(value) if "NoneType" in text else value
+
+
 def _none_from_lingvo(value: Any) -> Any:
     """Turns Lingvo's `'NoneType'` placeholders inside containers back into None."""
     t = type(value)
@@ -86,11 +92,17 @@ def _none_from_lingvo(value: Any) -> Any:
     return value
 
 
-def _literal(text: str) -> Any:
+def _literal_value(text: str) -> Any:
     try:
-        return ast.literal_eval(text)
+        return _literal.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as e:
         raise ValueError(f"not a Python literal ({type(e).__name__}: {e})") from None
+
+
+def _read_dict(text: str) -> Any:
+    if text == "dict":
+        return {}
+    return _read_container(text)
 
 
 def _parse_bool(text: str) -> bool:
@@ -108,8 +120,8 @@ def _parse_str(text: str) -> Any:
     # Unquoted `[...]` is how flags give a list to a param whose default is a string.
     if len(text) > 1 and text[0] == "[" and text[-1] == "]":
         try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
+            return _literal.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError):
             pass
     return text
 
@@ -149,10 +161,10 @@ def _parse_object(text: str, old: Any) -> Any:
 
 
 def _parse_fields(key: str, text: str, old: Any) -> Any:
-    d = _literal(text)
+    d = _literal_value(text)
     if not isinstance(d, dict):
         raise ValueError(f"expected a dict of fields, got {type(d).__name__}")
-    fields = old._asdict() if _text.is_namedtuple(old) else _text._fields_dict(old)
+    fields = old._asdict() if _text.is_namedtuple(old) else _text.fields_dict(old)
     kwargs = {}
     for field, old_field in fields.items():
         if field not in d:
@@ -179,11 +191,9 @@ def _coerce(key: str, text: str, old: Any, val_type: str) -> Any:
     if _text.is_namedtuple(old) or _text.is_dataclass_instance(old):
         return _parse_fields(key, text, old)
     if val_type == "list" or val_type == "tuple":
-        return _none_from_lingvo(_literal(text))
+        return _read_container(text)
     if val_type == "dict":
-        if text == "dict":
-            return {}
-        return _none_from_lingvo(_literal(text))
+        return _read_dict(text)
     if val_type == "str":
         return _parse_str(text)
     if isinstance(old, enum.Enum):
@@ -219,39 +229,70 @@ def coerce(key: str, text: str, old: Any, val_type: str) -> Any:
     """
     try:
         return _coerce(key, text, old, val_type)
-    except (ValueError, TypeError, OverflowError) as e:
+    except Exception as e:
+        why = str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
         raise ValueError(
-            f"Cannot read parameter {key!r} of type {val_type} from {text!r}: {e}"
-        ) from None
+            f"Cannot read parameter {key!r} of type {val_type} from {text!r}: {why}"
+        ) from e
+
+
+# Readers for the common exact types, keyed by type(old); (text, old) -> value.
+_FAST = {
+    int: lambda text, old: int(text),
+    float: lambda text, old: float(text),
+    str: lambda text, old: _parse_str(text),
+    bool: lambda text, old: _parse_bool(text),
+    list: lambda text, old: _read_container(text),
+    tuple: lambda text, old: _read_container(text),
+    dict: lambda text, old: _read_dict(text),
+    type(None): _parse_object,
+    type: _parse_object,
+}
 
 
 def _resolve_prefix(root: ParamsBase, key: str, prefix: str, cache: dict[str, Any]) -> Any:
-    """Resolves a dotted prefix (no subscripts), caching every level."""
+    """Resolves the object at `prefix` of `key`, caching every level on the way."""
     obj = cache.get(prefix, _MISSING)
     if obj is not _MISSING:
         return obj
+    if _keys.has_subscript(prefix):
+        obj = root
+        for step, end in _keys.parse_key(prefix):
+            sub = prefix[:end]
+            hit = cache.get(sub, _MISSING)
+            if hit is _MISSING:
+                hit = _keys.step_into(obj, step, key, sub, last=False)
+                cache[sub] = hit
+            obj = hit
+        return obj
     parent_prefix, _, name = prefix.rpartition(".")
-    parent = _resolve_prefix(root, key, parent_prefix, cache)
+    parent = _resolve_prefix(root, key, parent_prefix, cache) if parent_prefix else root
     obj = _keys.step_into(parent, name, key, prefix, last=False)
     cache[prefix] = obj
     return obj
 
 
-def _resolve_steps(key: str, steps: list, cache: dict[str, Any]) -> Any:
-    """Resolves all `steps` of a subscripted key, reusing and filling the prefix cache."""
-    obj = cache[""]
-    for step, end in steps:
-        sub = key[:end]
-        hit = cache.get(sub, _MISSING)
-        if hit is _MISSING:
-            hit = _keys.step_into(obj, step, key, sub, last=False)
-            cache[sub] = hit
-        obj = hit
-    return obj
-
-
 def _with_line(e: Exception, lineno: int, line: str) -> Exception:
     return type(e)(f"{e} (line {lineno}: {line.strip()!r})")
+
+
+def _locate(root: ParamsBase, key: str, cache: dict[str, Any]) -> tuple[Any, str | None]:
+    """Returns (the Params holding `key`, the last name), or (target, None) for `x[i]` keys."""
+    prefix, _, name = key.rpartition(".")
+    if not name.isidentifier():
+        # The key ends in a subscript (or is malformed): parse it properly.
+        steps = _keys.parse_key(key)
+        last, end = steps[-1]
+        if isinstance(last, Index):
+            start = steps[-2][1] if len(steps) > 1 else 0
+            owner = _resolve_prefix(root, key, key[:start], cache) if start else root
+            return _keys.step_into(owner, last, key, key[:end], last=True), None
+        prefix = key[: end - len(last)].rstrip().rstrip(".")
+        name = last
+    owner = root if not prefix else cache.get(prefix) or _resolve_prefix(root, key, prefix, cache)
+    if not isinstance(owner, ParamsBase):
+        _keys.step_into(owner, name, key, key, last=True)  # raises 'Cannot introspect'
+    return owner, name
 
 
 def from_text(root: ParamsBase, text: str, type_overrides: dict[str, str] | None) -> None:
@@ -264,35 +305,36 @@ def from_text(root: ParamsBase, text: str, type_overrides: dict[str, str] | None
     overrides = type_overrides or {}
     cache: dict[str, Any] = {"": root}
     updates = []
+    append = updates.append
     for key, (vtext, lineno, line) in entries.items():
         try:
-            if _keys.has_subscript(key):
-                steps = _keys.parse_key(key)
-                last, end = steps[-1]
-                owner = _resolve_steps(key, steps[:-1], cache)
-                if isinstance(last, Index):
-                    target = _keys.step_into(owner, last, key, key[:end], last=True)
-                    if isinstance(target, ParamsBase) and vtext == "{}":
-                        continue
-                    raise ValueError(
-                        f"cannot set {key!r} from text: set the whole list or dict instead"
-                    )
-                name = last
-            else:
-                prefix, _, name = key.rpartition(".")
-                owner = _resolve_prefix(root, key, prefix, cache) if prefix else root
-            if not isinstance(owner, ParamsBase):
-                _keys.step_into(owner, name, key, key, last=True)  # raises 'Cannot introspect'
-            old = owner._params.get(name, _MISSING)
+            owner, name = _locate(root, key, cache)
+            if name is None:
+                if isinstance(owner, ParamsBase) and vtext == "{}":
+                    continue
+                raise ValueError(
+                    f"cannot set {key!r} from text: set the whole list or dict instead"
+                )
+            table = owner._params
+            old = table.get(name, _MISSING)
             if old is _MISSING:
-                raise AttributeError(_keys.key_error(key, name, list(owner._params)))
-            if isinstance(old, ParamsBase) and vtext == "{}":
-                # `{}` records an empty nested Params; there is nothing to set.
-                continue
-            val_type = overrides.get(key)
-            if val_type is None:
-                val_type = "str" if isinstance(old, str) else type(old).__name__
-            new = coerce(key, vtext, old, val_type)
+                raise AttributeError(_keys.key_error(key, name, list(table)))
+            if overrides and key in overrides:
+                new = coerce(key, vtext, old, overrides[key])
+            else:
+                fast = _FAST.get(type(old))
+                if fast is not None:
+                    try:
+                        new = fast(vtext, old)
+                    except ValueError:
+                        # Repeated through coerce() for a message naming key and type.
+                        new = coerce(key, vtext, old, type(old).__name__)
+                elif isinstance(old, ParamsBase) and vtext == "{}":
+                    # `{}` records an empty nested Params; there is nothing to set.
+                    continue
+                else:
+                    val_type = "str" if isinstance(old, str) else type(old).__name__
+                    new = coerce(key, vtext, old, val_type)
         except (AttributeError, AssertionError, ValueError) as e:
             raise _with_line(e, lineno, line) from None
         if owner._immutable:
@@ -302,6 +344,6 @@ def from_text(root: ParamsBase, text: str, type_overrides: dict[str, str] | None
                 f"Cannot read {key!r} from text: the Params holding it is immutable "
                 f"(line {lineno})."
             )
-        updates.append((owner._params, name, new))
+        append((table, name, new))
     for table, name, new in updates:
         table[name] = new

@@ -137,7 +137,7 @@ def similar_keys(name: str, keys: list[str]) -> list[str]:
     with difflib's ratio, which also catches short names without enough trigrams.
     """
     found = {k for k in keys if _trigram_score(name, k) > 0.5}
-    found.update(difflib.get_close_matches(name, keys, n=5, cutoff=0.75))
+    found.update(difflib.get_close_matches(name, keys, n=5, cutoff=0.6))
     return sorted(found)
 
 
@@ -160,7 +160,7 @@ def key_error(full_key: str, missing: str, keys: list[str], intermediate: bool =
     else:
         hint = f"keys are {sorted(keys)!r}"
     if intermediate:
-        return f"{full_key} (no param {missing!r}; {hint})"
+        return f"{full_key} (unknown {missing!r}; {hint})"
     return f"{full_key} ({hint})"
 
 

@@ -80,7 +80,7 @@ def type_path(value: Any) -> str:
     return f"type/{module}/{value.__name__}"
 
 
-def _fields_dict(value: Any) -> dict[str, Any]:
+def fields_dict(value: Any) -> dict[str, Any]:
     if is_namedtuple(value):
         return value._asdict()
     return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
@@ -88,11 +88,28 @@ def _fields_dict(value: Any) -> dict[str, Any]:
 
 def _sorted_dict(items: dict[Any, Any]) -> str:
     """Lingvo's sorted-dict form: `{'a': 1, 'b': 'x'}`, strings least-escaped."""
-    parts = [
-        repr(k) + ": " + render_nested(v, quote_string)
-        for k, v in sorted(items.items(), key=_first)
-    ]
+    parts = []
+    for k, v in sorted(items.items(), key=_first):
+        t = type(v)
+        if t is str:
+            parts.append(repr(k) + ": " + quote_string(v))
+        elif t is int or t is float or t is bool or v is None:
+            parts.append(repr(k) + ": " + repr(v))
+        else:
+            parts.append(repr(k) + ": " + render_nested(v, quote_string))
     return "{" + ", ".join(parts) + "}"
+
+
+def _render_items(seq: Any) -> str:
+    """The comma-joined elements of a list or tuple."""
+    parts = []
+    for x in seq:
+        t = type(x)
+        if t is int or t is str or t is float or t is bool or x is None:
+            parts.append(repr(x))
+        else:
+            parts.append(render_nested(x))
+    return ", ".join(parts)
 
 
 def _leaf_string(value: Any) -> str | None:
@@ -100,7 +117,7 @@ def _leaf_string(value: Any) -> str | None:
     codec = value_codecs.find_by_value(value) if value_codecs.registered() else None
     if codec is not None:
         return codec.to_text(value)
-    if isinstance(value, type) or isinstance(value, _FUNCTION_TYPES):
+    if isinstance(value, (type, *_FUNCTION_TYPES)):
         if isinstance(value, types.BuiltinFunctionType):
             return type(value).__name__
         return type_path(value)
@@ -125,11 +142,11 @@ def render_nested(value: Any, strfmt=repr) -> str:
     if t is int or t is float or t is bool or value is None:
         return repr(value)
     if t is list:
-        return "[" + ", ".join([render_nested(x) for x in value]) + "]"
+        return "[" + _render_items(value) + "]"
     if t is tuple:
         if len(value) == 1:
             return "(" + render_nested(value[0]) + ",)"
-        return "(" + ", ".join([render_nested(x) for x in value]) + ")"
+        return "(" + _render_items(value) + ")"
     if t is dict:
         return _sorted_dict(value)
     if isinstance(value, ParamsBase):
@@ -139,7 +156,7 @@ def render_nested(value: Any, strfmt=repr) -> str:
     if isinstance(value, dict):
         return _sorted_dict(value)
     if is_namedtuple(value) or is_dataclass_instance(value):
-        return _sorted_dict(_fields_dict(value))
+        return _sorted_dict(fields_dict(value))
     if isinstance(value, list):
         return "[" + ", ".join([render_nested(x) for x in value]) + "]"
     if isinstance(value, tuple):
@@ -192,10 +209,7 @@ def type_name(value: Any) -> str:
 
 
 def _all_params(seq: Any) -> bool:
-    for x in seq:
-        if not isinstance(x, ParamsBase):
-            return False
-    return True
+    return all(isinstance(x, ParamsBase) for x in seq)
 
 
 def _all_pairs(seq: Any) -> bool:
@@ -223,15 +237,21 @@ def emit_lines(params: ParamsBase, prefix: str, out: list, types_out: dict | Non
     non-empty lists/tuples of (str, Params) pairs, and non-empty dicts mapping str to Params.
     Everything else is one leaf; an empty Params is written as `{}` so it is not lost.
     """
+    append = out.append
     for name, value in params._params.items():
         key = prefix + name
         t = type(value)
         if t is str:
-            out.append((key, quote_string(value)))
+            if "'" not in value and "\\" not in value:
+                append((key, "'" + value + "'"))
+            else:
+                append((key, quote_string(value)))
         elif t is int or t is float or t is bool:
-            out.append((key, repr(value)))
+            append((key, repr(value)))
         elif value is None:
-            out.append((key, "NoneType"))
+            append((key, "NoneType"))
+        elif t is type:
+            append((key, type_path(value)))
         elif isinstance(value, ParamsBase):
             _emit_params(value, key, out, types_out)
             continue
@@ -245,8 +265,11 @@ def emit_lines(params: ParamsBase, prefix: str, out: list, types_out: dict | Non
                     _emit_params(p, f"{key}[{pname}]", out, types_out)
                 continue
             out.append((key, render_nested(value)))
-        elif t is dict and value and all(type(k) is str for k in value) and _all_params(
-            value.values()
+        elif (
+            t is dict
+            and value
+            and all(type(k) is str for k in value)
+            and _all_params(value.values())
         ):
             for k, p in value.items():
                 _emit_params(p, f"{key}[{_dict_key_text(k)}]", out, types_out)

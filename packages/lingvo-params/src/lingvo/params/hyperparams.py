@@ -59,16 +59,17 @@ def _copy_value(value: Any, memo: dict[int, Any]) -> Any:
         return value
     if isinstance(value, ParamsBase):
         return value.Copy()
+    shared = _SHARED_TYPES
     if t is list:
-        return [_copy_value(x, memo) for x in value]
+        return [x if type(x) in shared else _copy_value(x, memo) for x in value]
     if t is tuple:
-        items = tuple([_copy_value(x, memo) for x in value])
-        for a, b in zip(items, value):
+        items = tuple([x if type(x) in shared else _copy_value(x, memo) for x in value])
+        for a, b in zip(items, value, strict=True):
             if a is not b:
                 return items
         return value
     if t is dict:
-        return {k: _copy_value(v, memo) for k, v in value.items()}
+        return {k: v if type(v) in shared else _copy_value(v, memo) for k, v in value.items()}
     if isinstance(value, (type, enum.Enum, frozenset)):
         return value
     if value_codecs.registered():
@@ -180,8 +181,7 @@ class Params(ParamsBase):
         assert isinstance(name, str), f"Parameter name must be a str, got {name!r}."
         if _keys.NAME_RE.fullmatch(name) is None:
             raise ValueError(
-                f'Attribute name string invalid: "{name}", must match regex '
-                f'"^[a-z_][a-z0-9_]*$".'
+                f'Attribute name string invalid: "{name}", must match regex "^[a-z_][a-z0-9_]*$".'
             )
         params = self._params
         if name in params:
@@ -201,7 +201,9 @@ class Params(ParamsBase):
             )
         owner = _keys.resolve(self, key, steps[:-1]) if len(steps) > 1 else self
         if not isinstance(owner, ParamsBase):
-            raise AssertionError(f"Cannot introspect {type(owner)} for {key[: end - len(last) - 1]}")
+            raise AssertionError(
+                f"Cannot introspect {type(owner)} for {key[: end - len(last) - 1]}"
+            )
         return owner, last
 
     def Set(self, **kwargs: Any) -> Params:
@@ -290,13 +292,11 @@ class Params(ParamsBase):
         """
         res = self._NewEmpty()
         memo: dict[int, Any] = {}
-        table = {}
         shared = _SHARED_TYPES
-        for name, value in self._params.items():
-            if type(value) in shared:
-                table[name] = value
-            else:
-                table[name] = _copy_value(value, memo)
+        table = {
+            name: value if type(value) in shared else _copy_value(value, memo)
+            for name, value in self._params.items()
+        }
         d = res.__dict__
         d["_params"] = table
         d["_info"] = dict(self._info)

@@ -70,11 +70,9 @@ def _ShortRepr(items: Sequence[Any]) -> str:
     return f"[{head}, ... ({len(items) - _MAX_ITEMS_IN_MESSAGE} more)]"
 
 
-# --------------------------------------------------------------------------------------
-# Traversal core. Recurses into every dict (sorted keys) and list (index order); anything
-# else, tuples and namedtuples included, is a leaf. Kept as small module-level functions
-# because they run once per node of maps with many thousands of leaves.
-# --------------------------------------------------------------------------------------
+# Traversal core: recurses into every dict (sorted keys) and list (index order); anything
+# else, tuples and namedtuples included, is a leaf. Small module-level functions, since
+# they run once per node of maps with many thousands of leaves.
 
 
 def _CollectValues(node: dict | list, out: list[Any]) -> None:
@@ -114,9 +112,8 @@ def _Map(node: Any, key: str | None, fn: Callable[[str | None, Any], Any]) -> An
       fn: Returns the new leaf, or `_DELETE` to drop it.
 
     Returns:
-      The rebuilt node, or `_DELETE` if `node` is a leaf `fn` dropped or a non-empty
-      container all of whose entries were dropped. A container that was empty to begin
-      with is kept.
+      The rebuilt node, or `_DELETE` for a dropped leaf or a non-empty container whose
+      entries were all dropped (an already empty container is kept).
     """
     if isinstance(node, dict):
         # `type(node)()` keeps plain dicts plain and NestedMap subclasses as themselves.
@@ -154,9 +151,7 @@ def _Keys(node: dict) -> list[str]:
     return [k for k, _ in items]
 
 
-# --------------------------------------------------------------------------------------
 # Path keys: 'a.b[0].c', 'a[2][0]'.
-# --------------------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=4096)
@@ -173,10 +168,6 @@ def _GetPathParts(key: str) -> list[tuple[str, tuple[int, ...]]]:
     # Like Lingvo, a part that is not 'name[i]...' is looked up literally, so plain dicts
     # inside a NestedMap can still be reached by keys that are not identifiers.
     return [_ParsePart(p) or (p, ()) for p in key.split(".")]
-
-
-def _TypeName(value: Any) -> str:
-    return type(value).__name__
 
 
 def _Step(container: Any, sub: str | int, where: str, key: str) -> Any:
@@ -199,7 +190,7 @@ def _Step(container: Any, sub: str | int, where: str, key: str) -> Any:
         expected = "a list" if isinstance(sub, int) else "a dict"
         raise TypeError(
             f"cannot look up {sub!r} in {where or 'the NestedMap'!r} while getting key "
-            f"{key!r}: it is of type {_TypeName(container)}, expected {expected} ({e})"
+            f"{key!r}: it is of type {type(container).__name__}, expected {expected} ({e})"
         ) from None
 
 
@@ -223,9 +214,8 @@ class NestedMap(dict):
       >>> m.FlattenItems()
       [('x', 10), ('y[0].z', 1), ('y[1]', 2)]
 
-    Divergences from Lingvo are listed in `FIXES-nested_map.md`: keys must match the
-    identifier pattern in full (Lingvo only checked a prefix, so `'a.b'` and `'a[0]'`
-    were accepted as plain keys), and `update`/`setdefault`/`|=` check keys too.
+    Divergences from Lingvo are listed in `FIXES-nested_map.md`; mainly, keys must match
+    the pattern in full, and `update`/`setdefault`/`|=` check keys too.
     """
 
     # Keys that would shadow a dict attribute. Lingvo exposed this name; kept for code
@@ -328,22 +318,15 @@ class NestedMap(dict):
         if isinstance(key, str) and _ParsePart(key.split(".")[0]) is not None:
             hint = f"; to set a nested path use NestedMap.Set({key!r}, value)"
         raise ValueError(
-            f"Invalid NestedMap key {key!r}: expected a name matching "
-            f"[A-Za-z_][A-Za-z0-9_]*{hint}"
+            f"Invalid NestedMap key {key!r}: expected a name matching [A-Za-z_][A-Za-z0-9_]*{hint}"
         )
 
     @staticmethod
     def SquareBracketIndex(key: str) -> tuple[str, int | None]:
         """Splits an indexed key: `'ab[12]'` gives `('ab', 12)`, `'ab'` gives `('ab', None)`.
 
-        Only a single index is recognised, as in Lingvo; `GetItem`, `Set` and `Has`
-        additionally accept several (`'a[2][0]'`).
-
-        Args:
-          key: A key part, without dots.
-
-        Returns:
-          `(name, index)`, or `(key, None)` if `key` is not of the form `name[digits]`.
+        Anything but `name[digits]` gives `(key, None)`; a single index only, as in Lingvo
+        (`GetItem`, `Set` and `Has` accept several, as in `'a[2][0]'`).
         """
         m = _SINGLE_INDEX.fullmatch(key)
         if m is None:
@@ -493,6 +476,9 @@ class NestedMap(dict):
 
         Returns:
           A map of the same type with just those entries; leaves are shared.
+
+        Raises:
+          KeyError, IndexError, TypeError: As `GetItem`. ValueError: As `Set`.
         """
         sliced = type(self)()
         for k in keys:
@@ -597,8 +583,8 @@ class NestedMap(dict):
         """Returns whether `other` has the same flattened keys as self.
 
         Leaf types, dict versus NestedMap and empty containers are not compared:
-        `NestedMap().IsCompatible(NestedMap(x=[]))` is True. Then `self.Pack(
-        other.Flatten())` has self's structure and other's leaves.
+        `NestedMap().IsCompatible(NestedMap(x=[]))` is True. If compatible,
+        `self.Pack(other.Flatten())` has self's structure and other's leaves.
 
         Args:
           other: A NestedMap or plain dict; anything else is not compatible.
@@ -649,9 +635,7 @@ class NestedMap(dict):
 
     @staticmethod
     def FromNestedDataclass(x: Any) -> Any:
-        """Converts a dataclass instance, via `dataclasses.asdict`, into a NestedMap.
-
-        `dataclasses.asdict` deep-copies the field values.
+        """Converts a dataclass instance into a NestedMap (field values are deep-copied).
 
         Args:
           x: A dataclass instance.

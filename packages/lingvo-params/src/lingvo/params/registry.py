@@ -37,6 +37,11 @@ _TEST_KEY_HINT = (
     " lingvo.params.registry.IsolatedRegistry() so that test files do not collide."
 )
 
+# Set to True to let a registration replace an existing key (e.g. re-running a notebook
+# cell); Lingvo kept this flag on `_ModelRegistryHelper`. A registered class can also set
+# `_MODEL_PARAMS_ALLOW_REDEF = True` for itself.
+_MODEL_PARAMS_ALLOW_REDEF = False
+
 _lock = threading.RLock()
 # Registry key -> the registered wrapper class.
 _registry: dict[str, type] = {}
@@ -63,11 +68,19 @@ def _DefiningFile(cls: type) -> str | None:
 
 
 def _IsTestFile(filename: str | None) -> bool:
-    """Whether `filename` is a test file: `*test.py` (Lingvo) or `test_*.py` (pytest)."""
+    """Whether `filename` is a test file: `*_test.py`, `test_*.py`, `test.py`, `conftest.py`.
+
+    Lingvo checks `endswith('test.py')`, which also catches params modules such as
+    `latest.py`.
+    """
     if not filename:
         return False
     base = os.path.basename(filename)
-    return base.endswith("test.py") or (base.startswith("test_") and base.endswith(".py"))
+    if not base.endswith(".py"):
+        return False
+    return (
+        base in ("test.py", "conftest.py") or base.endswith("_test.py") or base.startswith("test_")
+    )
 
 
 def _StripComponents(parts: list[str], pattern: list[str]) -> list[str]:
@@ -86,14 +99,14 @@ def _StripComponents(parts: list[str], pattern: list[str]) -> list[str]:
 def ModelParamsClassKey(src_cls: type) -> str:
     """Returns the registry key of a model-params class.
 
-    The key is the module path without the `lingvo.tasks` prefix and without `params`
-    components, then the class name: `lingvo.tasks.image.params.mnist` + `LeNet5` gives
-    `image.mnist.LeNet5`. Classes defined in test files (`*test.py`, `test_*.py`) are keyed
-    `test.<ClassName>`.
+    The key is the module path without its `lingvo.tasks` and `params` components (a last
+    component is kept), then the class name: `lingvo.tasks.image.params.mnist` + `LeNet5`
+    gives `image.mnist.LeNet5`. Classes defined in test files (`*_test.py`, `test_*.py`,
+    `conftest.py`) are keyed `test.<ClassName>`, whatever their module name.
 
     Lingvo removes the substrings `lingvo.tasks.` and `params.`, so `myparams.x` would
-    become `myx`; this removes whole module components only, which gives the same key
-    for every module path made of whole `lingvo`, `tasks` and `params` components.
+    become `myx`, a key whose module cannot be imported; removing whole components gives
+    Lingvo's key wherever those substrings are whole components.
 
     Args:
       src_cls: the model-params class.
@@ -171,7 +184,10 @@ def _Register(src_cls: type, base: type) -> type:
     key = ModelParamsClassKey(src_cls)
     with _lock:
         existing = _registry.get(key)
-        if existing is not None and not getattr(src_cls, "_MODEL_PARAMS_ALLOW_REDEF", False):
+        allow_redef = _MODEL_PARAMS_ALLOW_REDEF or getattr(
+            src_cls, "_MODEL_PARAMS_ALLOW_REDEF", False
+        )
+        if existing is not None and not allow_redef:
             old = existing._lingvo_registered_cls
             raise ValueError(
                 f"Duplicate model registered for key {key}: {src_cls.__module__}."
@@ -362,12 +378,17 @@ def _GetDatasetParamsWithTitleFallback(obj: Any, dataset_name: str) -> tuple[str
     """Returns (dataset name used, input Params); 'dev' falls back to 'Dev'."""
     try:
         return dataset_name, obj.GetDatasetParams(dataset_name)
-    except base_model_params.DatasetError:
+    except base_model_params.DatasetError as e:
         titled = dataset_name.title()
         if titled == dataset_name:
             raise
-        _logger.info("Dataset %s not found; trying %s.", dataset_name, titled)
+        error = e
+    _logger.info("Dataset %s not found; trying %s.", dataset_name, titled)
+    try:
         return titled, obj.GetDatasetParams(titled)
+    except base_model_params.DatasetError:
+        # Report the name the caller asked for.
+        raise base_model_params.DatasetError(f"{error} (also tried {titled})") from error
 
 
 def GetParams(
