@@ -14,7 +14,7 @@ import sys
 import nox
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent / "tools"))
-import monorepo  # noqa: E402
+import monorepo
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.default_venv_backend = "venv"
@@ -35,8 +35,13 @@ def _source_digest() -> str:
     for package in monorepo.PACKAGES:
         for path in sorted(package.path.rglob("*")):
             rel = path.relative_to(package.path)
-            if path.is_file() and rel.parts[0] in {"src", "csrc", "pyproject.toml",
-                                                   "CMakeLists.txt", "README.md"}:
+            if path.is_file() and rel.parts[0] in {
+                "src",
+                "csrc",
+                "pyproject.toml",
+                "CMakeLists.txt",
+                "README.md",
+            }:
                 digest.update(str(path.relative_to(ROOT)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -52,11 +57,30 @@ def build_wheels(session: nox.Session) -> dict[str, pathlib.Path]:
         for package in monorepo.PACKAGES:
             session.log(f"building {package.dist} {package.source_version}")
             session.run(
-                "python", "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(DIST),
+                "python",
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--quiet",
+                "-w",
+                str(DIST),
                 str(package.path),
             )
         stamp.write_text(digest)
     return {p.dist: monorepo.find_wheel(DIST, p) for p in monorepo.PACKAGES}
+
+
+def install_wheels(session: nox.Session, *dists: str, extra: tuple[str, ...] = ()) -> None:
+    """Installs the freshly built wheels of `dists` (and their siblings) into a reused venv.
+
+    Third-party dependencies resolve from the registry; then our wheels are forced in, since
+    an unchanged version number would otherwise keep stale code in a reused environment.
+    """
+    built = build_wheels(session)
+    session.install("--find-links", str(DIST), *dists, *extra)
+    closure = monorepo.sibling_closure(list(dists), DIST)
+    session.install("--no-deps", "--force-reinstall", "--quiet", *(str(built[d]) for d in closure))
 
 
 def _tests_of(*dists: str) -> list[str]:
@@ -74,6 +98,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def wheels(session: nox.Session) -> None:
     """Builds all wheels and fails if one breaks the namespace or version rules."""
+    session.install(*TEST_REQUIREMENTS)
+    session.run("pytest", "-q", str(ROOT / "tools" / "tests"))  # the checks catch what they must
     built = build_wheels(session)
     problems = []
     for dist, wheel in built.items():
@@ -98,7 +124,9 @@ def params_isolated(session: nox.Session) -> None:
     built = build_wheels(session)
     session.install(str(built["lingvo-params"]), *TEST_REQUIREMENTS)
     session.run(
-        "python", str(ROOT / "tools" / "check_dependency_free.py"), "lingvo.params",
+        "python",
+        str(ROOT / "tools" / "check_dependency_free.py"),
+        "lingvo.params",
         "lingvo.model_registry",
     )
     session.run("pytest", *_tests_of("lingvo-params"), *session.posargs)
@@ -112,12 +140,7 @@ def tests(session: nox.Session) -> None:
     shares it; the isolated environments (params alone, lingvo-mt alone) follow as sessions
     of their own.
     """
-    built = build_wheels(session)
-    wheels_ = [str(w) for w in built.values()]
-    # Resolve third-party dependencies from the registry, then force our freshly built wheels
-    # in (same version numbers would otherwise keep stale code in the reused environment).
-    session.install("--find-links", str(DIST), *built, *TEST_REQUIREMENTS)
-    session.install("--no-deps", "--force-reinstall", "--quiet", *wheels_)
+    install_wheels(session, *(p.dist for p in monorepo.PACKAGES), extra=TEST_REQUIREMENTS)
     others = [p.dist for p in monorepo.PACKAGES if p.dist != "lingvo-params"]
     session.run("pytest", *_tests_of(*others), *session.posargs)
     for follow_up in ("wheels", "params_isolated", "mt_alone"):
@@ -130,19 +153,17 @@ def mt_alone(session: nox.Session) -> None:
     build_wheels(session)
     version = monorepo.BY_DIST["lingvo-mt"].source_version
     session.install("--find-links", str(DIST), f"lingvo-mt=={version}")
-    expected = {d: monorepo.BY_DIST[d].source_version for d in
-                ("lingvo-mt", "lingvo-trainer", "lingvo-core", "lingvo-ops", "lingvo-params")}
-    session.run(
-        "python", str(ROOT / "tools" / "check_mt_alone.py"), json.dumps(expected)
-    )
+    expected = {
+        d: monorepo.BY_DIST[d].source_version
+        for d in ("lingvo-mt", "lingvo-trainer", "lingvo-core", "lingvo-ops", "lingvo-params")
+    }
+    session.run("python", str(ROOT / "tools" / "check_mt_alone.py"), json.dumps(expected))
 
 
 @nox.session(reuse_venv=True)
 def demo(session: nox.Session) -> None:
     """The main job: installs lingvo-mt from the built wheels and runs the end-to-end demo."""
-    built = build_wheels(session)
-    session.install("--find-links", str(DIST), "lingvo-mt")
-    session.install("--no-deps", "--force-reinstall", "--quiet", *map(str, built.values()))
+    install_wheels(session, "lingvo-mt")
     session.run("python", str(ROOT / "examples" / "demo.py"), *session.posargs)
 
 
@@ -156,16 +177,17 @@ def bench(session: nox.Session) -> None:
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
         session.error(f"unknown benchmarks {unknown}; known: {list(BENCHMARKS)}")
-    built = build_wheels(session)
-    session.install(str(built["lingvo-params"]))
-    session.install("--no-deps", "--force-reinstall", "--quiet", str(built["lingvo-params"]))
+    install_wheels(session, "lingvo-core")
     BENCH_RESULTS.mkdir(exist_ok=True)
     if not (REFERENCE_VENV / "bin" / "python").exists():
         session.log(f"installing PyPI lingvo 0.14.2 into {REFERENCE_VENV} (about 10 minutes)")
         session.run("bash", str(REFERENCE_INSTALLER), str(REFERENCE_VENV), external=True)
     for name in names:
         session.run(
-            "python", str(ROOT / "benchmarks" / f"bench_{name}.py"),
-            "--reference-python", str(REFERENCE_VENV / "bin" / "python"),
-            "--out", str(BENCH_RESULTS / f"{name}.json"),
+            "python",
+            str(ROOT / "benchmarks" / f"bench_{name}.py"),
+            "--reference-python",
+            str(REFERENCE_VENV / "bin" / "python"),
+            "--out",
+            str(BENCH_RESULTS / f"{name}.json"),
         )

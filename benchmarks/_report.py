@@ -11,12 +11,24 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
-def row(metric: str, unit: str, ours: float, reference: str, reference_value: float,
-        lower_is_better: bool = True) -> dict:
+def row(
+    metric: str,
+    unit: str,
+    ours: float,
+    reference: str,
+    reference_value: float,
+    lower_is_better: bool = True,
+) -> dict:
     """One result row; `advantage` > 1.0 always means ours is ahead (ARCHITECTURE.md section 8)."""
     advantage = reference_value / ours if lower_is_better else ours / reference_value
-    return {"metric": metric, "unit": unit, "ours": round(ours, 3), "reference": reference,
-            "reference_value": round(reference_value, 3), "advantage": round(advantage, 2)}
+    return {
+        "metric": metric,
+        "unit": unit,
+        "ours": round(ours, 3),
+        "reference": reference,
+        "reference_value": round(reference_value, 3),
+        "advantage": round(advantage, 2),
+    }
 
 
 def write(name: str, config: dict, rows: list[dict], out: pathlib.Path) -> None:
@@ -24,12 +36,21 @@ def write(name: str, config: dict, rows: list[dict], out: pathlib.Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"name": name, "config": config, "rows": rows}, indent=2) + "\n")
     header = ("metric", "unit", "ours", "reference", "reference value", "advantage")
-    cells = [header] + [(r["metric"], r["unit"], f"{r['ours']:.2f}", r["reference"],
-                         f"{r['reference_value']:.2f}", f"{r['advantage']:.2f}x") for r in rows]
+    cells = [header] + [
+        (
+            r["metric"],
+            r["unit"],
+            f"{r['ours']:.2f}",
+            r["reference"],
+            f"{r['reference_value']:.2f}",
+            f"{r['advantage']:.2f}x",
+        )
+        for r in rows
+    ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     print(f"\n{name}  {json.dumps(config)}")
     for i, c in enumerate(cells):
-        print("  ".join(v.ljust(w) for v, w in zip(c, widths)))
+        print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=False)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
     print(f"wrote {out}")

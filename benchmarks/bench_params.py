@@ -22,8 +22,9 @@ METRICS = (("copy_ms", "Copy"), ("to_text_ms", "ToText"), ("from_text_ms", "From
 
 
 def _run(python: str, impl: str, repeats: int) -> dict:
-    proc = subprocess.run([python, str(WORKER), impl, str(repeats)], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [python, str(WORKER), impl, str(repeats)], capture_output=True, text=True, check=False
+    )
     if proc.returncode:
         raise SystemExit(f"{impl} worker failed ({python}):\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -45,11 +46,19 @@ def main() -> None:
             leaves = result["leaves"]
             for metric, _ in METRICS:
                 samples[impl][metric] += result[metric]
-            print(f"round {round_ + 1}/{args.rounds} {impl}: " + ", ".join(
-                f"{label} {_report.median(result[m]):.1f} ms" for m, label in METRICS), flush=True)
+            print(
+                f"round {round_ + 1}/{args.rounds} {impl}: "
+                + ", ".join(f"{label} {_report.median(result[m]):.1f} ms" for m, label in METRICS),
+                flush=True,
+            )
     rows = [
-        _report.row(f"{label}_ms", "ms", _report.median(samples["ours"][m]), REFERENCE,
-                    _report.median(samples["lingvo"][m]))
+        _report.row(
+            f"{label}_ms",
+            "ms",
+            _report.median(samples["ours"][m]),
+            REFERENCE,
+            _report.median(samples["lingvo"][m]),
+        )
         for m, label in METRICS
     ]
     config = {"leaves": leaves, "depth": 6, "rounds": args.rounds, "repeats": args.repeats}

@@ -87,8 +87,14 @@ def main(impl, repeats):
     root, leaves = build_tree(hyperparams)
     text = root.ToText()
     target = root.Copy()
-    out = {"impl": impl, "leaves": leaves, "lines": text.count("\n"),
-           "copy_ms": [], "to_text_ms": [], "from_text_ms": []}
+    out = {
+        "impl": impl,
+        "leaves": leaves,
+        "lines": text.count("\n"),
+        "copy_ms": [],
+        "to_text_ms": [],
+        "from_text_ms": [],
+    }
     for _ in range(repeats):
         ms, _copy = _time_ms(root.Copy)
         out["copy_ms"].append(ms)

@@ -27,20 +27,31 @@ def _section(title: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=pathlib.Path, default=None,
-                        help="Folder for params.txt (a temporary folder by default).")
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=None,
+        help="Folder for params.txt (a temporary folder by default).",
+    )
     args = parser.parse_args()
     out = args.out or pathlib.Path(tempfile.mkdtemp(prefix="lingvo-demo-"))
     out.mkdir(parents=True, exist_ok=True)
 
-    import lingvo.core  # noqa: F401  (teaches Params about TensorFlow dtypes)
+    import lingvo.core
     import lingvo.ops
     from lingvo import model_registry
     from lingvo.params import model_imports
 
     _section("installed distributions")
-    for dist in ("lingvo-params", "lingvo-ops", "lingvo-core", "lingvo-trainer", "lingvo-mt",
-                 "lingvo-lm", "lingvo-asr"):
+    for dist in (
+        "lingvo-params",
+        "lingvo-ops",
+        "lingvo-core",
+        "lingvo-trainer",
+        "lingvo-mt",
+        "lingvo-lm",
+        "lingvo-asr",
+    ):
         try:
             print(f"  {dist:15s} {md.version(dist)}")
         except md.PackageNotFoundError:
@@ -74,7 +85,7 @@ def main() -> int:
     ids, labels, paddings = lingvo.ops.ascii_to_token_ids(SENTENCES, maxlen=64)
     lengths = (1.0 - paddings).sum(axis=1).astype("int32")
     print(f"  ids {ids.shape} {ids.dtype}, paddings {paddings.shape}; lengths {lengths.tolist()}")
-    for row, text in zip(lingvo.ops.id_to_ascii(labels, lengths - 1), SENTENCES):
+    for row, text in zip(lingvo.ops.id_to_ascii(labels, lengths - 1), SENTENCES, strict=False):
         print(f"  {row.decode('utf-8', 'replace')!r:60s} <- {text!r}")
     print("\ndemo finished")
     return 0

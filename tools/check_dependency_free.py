@@ -27,8 +27,11 @@ def main(modules: list[str]) -> int:
     NestedMap(a=[1, {"b": 2}]).Flatten()
     model_registry.GetRegistryKeys()
 
-    loaded = sorted(m for m in sys.modules if m.split(".")[0] in {"numpy", "tensorflow", "absl"}
-                    or m.startswith("google.protobuf"))
+    loaded = sorted(
+        m
+        for m in sys.modules
+        if m.split(".")[0] in {"numpy", "tensorflow", "absl"} or m.startswith("google.protobuf")
+    )
     if loaded:
         print(f"FAIL: using {modules} imported {loaded[:10]}", file=sys.stderr)
         return 1

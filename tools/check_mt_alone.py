@@ -3,6 +3,7 @@
 Usage: python check_mt_alone.py '<json {dist: version}>'
 """
 
+import contextlib
 import importlib
 import importlib.metadata as md
 import importlib.util
@@ -22,20 +23,25 @@ def main(expected_json: str) -> int:
         if got != version:
             failures.append(f"{dist} is {got}, expected the local build {version}")
     for dist in ("lingvo-asr", "lingvo-lm"):
-        try:
+        with contextlib.suppress(md.PackageNotFoundError):
             failures.append(f"{dist} {md.version(dist)} is installed but must not be")
-        except md.PackageNotFoundError:
-            pass
-    for module in ("lingvo.tasks.mt", "lingvo.trainer", "lingvo.core", "lingvo.ops",
-                   "lingvo.params", "lingvo.model_registry"):
+    for module in (
+        "lingvo.tasks.mt",
+        "lingvo.trainer",
+        "lingvo.core",
+        "lingvo.ops",
+        "lingvo.params",
+        "lingvo.model_registry",
+    ):
         try:
             importlib.import_module(module)
-        except Exception as e:  # noqa: BLE001 - report every broken import, not just the first
+        except Exception as e:
             failures.append(f"import {module} failed: {type(e).__name__}: {e}")
     for module in ("lingvo.tasks.asr", "lingvo.tasks.lm"):
         if importlib.util.find_spec(module) is not None:
-            failures.append(f"{module} is importable but lingvo-{module[-3:].strip('.')} "
-                            "was not asked for")
+            failures.append(
+                f"{module} is importable but lingvo-{module[-3:].strip('.')} was not asked for"
+            )
     import lingvo
 
     if getattr(lingvo, "__file__", None) is not None:
@@ -43,8 +49,11 @@ def main(expected_json: str) -> int:
     if failures:
         print("FAIL:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
-    print("OK: lingvo-mt alone installed", ", ".join(f"{d} {v}" for d, v in expected.items()),
-          "and nothing of lingvo-asr or lingvo-lm")
+    print(
+        "OK: lingvo-mt alone installed",
+        ", ".join(f"{d} {v}" for d, v in expected.items()),
+        "and nothing of lingvo-asr or lingvo-lm",
+    )
     return 0
 
 

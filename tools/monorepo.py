@@ -45,7 +45,7 @@ class Package:
         text = self.version_file.read_text()
         match = re.search(r'^__version__\s*=\s*"([^"]+)"', text, re.M)
         if not match:
-            raise ValueError(f"{self.version_file}: no `__version__ = \"...\"` line")
+            raise ValueError(f'{self.version_file}: no `__version__ = "..."` line')
         return match.group(1)
 
     @property
@@ -140,6 +140,22 @@ def check_wheel(wheel: pathlib.Path, package: Package) -> list[str]:
     return problems
 
 
+def sibling_closure(dists: list[str], wheel_dir: pathlib.Path) -> list[str]:
+    """Returns `dists` plus every sibling they depend on, read from the wheels, bottom-up."""
+    wanted, todo = set(), list(dists)
+    while todo:
+        dist = todo.pop()
+        if dist in wanted:
+            continue
+        wanted.add(dist)
+        meta = wheel_metadata(find_wheel(wheel_dir, BY_DIST[dist]))
+        for requirement in meta.get_all("Requires-Dist") or []:
+            name = re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0]
+            if name in BY_DIST and "extra ==" not in requirement:
+                todo.append(name)
+    return [p.dist for p in PACKAGES if p.dist in wanted]
+
+
 def dependency_rows(wheel_dir: pathlib.Path) -> list[tuple[str, str, str, str]]:
     """Rows (distribution, version, import paths, runtime dependencies) read from the wheels."""
     rows = []
@@ -154,8 +170,11 @@ def dependency_rows(wheel_dir: pathlib.Path) -> list[tuple[str, str, str, str]]:
 
 def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     """Formats rows as a Markdown table (readable in a terminal and in a README)."""
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
     return "\n".join(
         [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
         + [line(r) for r in rows]

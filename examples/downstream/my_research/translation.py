@@ -5,6 +5,7 @@ my_research = "my_research.translation"` so `lingvo-trainer` finds it without be
 """
 
 import tensorflow as tf
+
 from lingvo import model_registry
 from lingvo.params import Params, SingleTaskModelParams
 

@@ -7,9 +7,7 @@ from lingvo.params import model_imports
 
 
 def test_import_all_params_imports_every_installed_family():
-    declared = {
-        ep.value for ep in md.entry_points(group=model_imports.ENTRY_POINT_GROUP)
-    }
+    declared = {ep.value for ep in md.entry_points(group=model_imports.ENTRY_POINT_GROUP)}
     assert "lingvo.tasks.mt.params" in declared
     for module in declared:
         sys.modules.pop(module, None)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+
 from lingvo.params import value_codecs
 
 __all__ = ["register_all"]
@@ -96,11 +97,26 @@ class NumpyScalarCodec(value_codecs.ValueCodec):
 
 
 # `np.bool_` is left out on purpose: its name is 'bool', which Params reads as a Python bool.
-_SCALAR_TYPES = (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
-                 np.uint8, np.uint16, np.uint32, np.uint64)
+_SCALAR_TYPES = (
+    np.float16,
+    np.float32,
+    np.float64,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+)
 
-CODECS = (DTypeCodec(), TensorCodec(), NdarrayCodec(),
-          *(NumpyScalarCodec(t) for t in _SCALAR_TYPES))
+CODECS = (
+    DTypeCodec(),
+    TensorCodec(),
+    NdarrayCodec(),
+    *(NumpyScalarCodec(t) for t in _SCALAR_TYPES),
+)
 
 
 def register_all() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import tensorflow as tf
+
 from lingvo.core import hyperparams
 
 __all__ = ["ApplyPadding", "CheckShape", "FPropDtype", "FormatShape"]
@@ -59,7 +60,7 @@ def CheckShape(x: Any, expected: Sequence[Any], what: str = "input", where: str 
     actual = shape.as_list()
     ok = len(actual) >= len(dims) if open_ended else len(actual) == len(dims)
     if ok and dims:
-        for want, got in zip(dims, actual[len(actual) - len(dims) :]):
+        for want, got in zip(dims, actual[len(actual) - len(dims) :], strict=True):
             if want is not None and got is not None and int(want) != got:
                 ok = False
     if not ok:

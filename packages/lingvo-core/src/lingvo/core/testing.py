@@ -32,7 +32,9 @@ def distribution_problems(
     mod = importlib.import_module(module)
     version = getattr(mod, "__version__", None)
     if versioned and version != meta_version:
-        problems.append(f"{module}.__version__ is {version!r}, {dist}'s metadata says {meta_version!r}")
+        problems.append(
+            f"{module}.__version__ is {version!r}, {dist}'s metadata says {meta_version!r}"
+        )
     if not re.fullmatch(r"\d+\.\d+\.\d+([a-z]+\d+)?", meta_version):
         problems.append(f"{dist} version {meta_version!r} is not SemVer")
     files = [str(f) for f in md.distribution(dist).files or []]
@@ -50,5 +52,7 @@ def distribution_problems(
         else:
             target = named[0].load()
             if not target.__name__.startswith(module):
-                problems.append(f"entry point {entry_point} loads {target.__name__}, outside {module}")
+                problems.append(
+                    f"entry point {entry_point} loads {target.__name__}, outside {module}"
+                )
     return problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import tensorflow as tf
+
 from lingvo.core import hyperparams, run_mode, weights
 
 __all__ = ["AddVN", "DefaultVN", "DisableVN", "VariationalNoiseParams"]
@@ -49,7 +50,9 @@ def VariationalNoiseParams(
         deterministic,
         "Whether the noise is drawn by stateless ops from the seed, path and step (None: yes).",
     )
-    p.Define("use_uniform_noise", use_uniform_noise, "Whether to draw uniform, not Gaussian, noise.")
+    p.Define(
+        "use_uniform_noise", use_uniform_noise, "Whether to draw uniform, not Gaussian, noise."
+    )
     p.Define(
         "weight_norm_type",
         weight_norm_type,

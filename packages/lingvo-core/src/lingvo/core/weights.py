@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+
 from lingvo.core import hyperparams
 
 __all__ = [
@@ -144,16 +145,12 @@ class WeightInit:
         return WeightInit._Params("uniform_unit_scaling", scale, seed)
 
     @staticmethod
-    def UniformUnitScalingFanAvg(
-        scale: float = 1.0, seed: int | None = None
-    ) -> hyperparams.Params:
+    def UniformUnitScalingFanAvg(scale: float = 1.0, seed: int | None = None) -> hyperparams.Params:
         """U(-l, l) with l = sqrt(3 * scale / ((fan_in + fan_out) / 2))."""
         return WeightInit._Params("uniform_unit_scaling_fan_avg", scale, seed)
 
     @staticmethod
-    def TruncatedGaussianSqrtDim(
-        scale: float = 1.0, seed: int | None = None
-    ) -> hyperparams.Params:
+    def TruncatedGaussianSqrtDim(scale: float = 1.0, seed: int | None = None) -> hyperparams.Params:
         """Truncated N(0, scale / sqrt(shape[0]))."""
         return WeightInit._Params("truncated_gaussian_sqrt_dim", scale, seed)
 
@@ -172,9 +169,7 @@ class WeightInit:
         return WeightInit._Params("truncated_gaussian_sqrt_fanout", scale, seed)
 
     @staticmethod
-    def KaimingUniformFanInRelu(
-        scale: float = 1.0, seed: int | None = None
-    ) -> hyperparams.Params:
+    def KaimingUniformFanInRelu(scale: float = 1.0, seed: int | None = None) -> hyperparams.Params:
         """U(-b, b) with b = sqrt(3) * sqrt(2) / sqrt(prod(shape[:-1])); `scale` is unused."""
         return WeightInit._Params("kaiming_uniform_fanin_relu", scale, seed)
 
@@ -208,11 +203,7 @@ def DefaultParamInit() -> hyperparams.Params:
 
 def IsDefaultParamInit(p: hyperparams.Params) -> bool:
     """Returns True if `p` is (a copy of) `DefaultParamInit()`."""
-    return (
-        p.method == "xavier"
-        and abs(p.scale - _DEFAULT_XAVIER_SCALE) < 1e-7
-        and p.seed is None
-    )
+    return p.method == "xavier" and abs(p.scale - _DEFAULT_XAVIER_SCALE) < 1e-7 and p.seed is None
 
 
 def WeightParams(

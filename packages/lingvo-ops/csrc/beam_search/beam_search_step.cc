@@ -1,0 +1,383 @@
+#include "beam_search/beam_search_step.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace lingvo::ops::beam_search {
+namespace {
+
+// One extension of a hyp by one word.
+struct Candidate {
+  int32_t word;
+  int32_t slot;  // the source slot it extends
+  float local;
+  float global;
+};
+
+// Lingvo's ranking: larger global score, then smaller word id, then smaller
+// source slot. The tie-breaks make every selection deterministic.
+inline bool Higher(const Candidate& x, const Candidate& y) {
+  if (x.global != y.global) return x.global > y.global;
+  if (x.word != y.word) return x.word < y.word;
+  return x.slot < y.slot;
+}
+
+float LogSumExp(float a, float b) {
+  const float m = std::max(a, b);
+  return m + std::log(std::exp(a - m) + std::exp(b - m));
+}
+
+// The best `m` extensions of one hyp, sorted by Higher, in `out` (capacity m);
+// returns how many there are (fewer than m only when V < m or scores are
+// NaN). Words are scanned in increasing order, so a later word with an equal
+// global score always ranks lower: "strictly greater than the m-th" is the
+// exact admission test, and a vectorisable any-greater test over a block lets
+// the scan skip almost every block after the first few.
+int SelectCandidates(const float* row, int64_t vocab, float cum, int m,
+                     int32_t slot, Candidate* out) {
+  int count = 0;
+  auto insert = [&](int32_t word, float local, float global) {
+    int pos = count < m ? count++ : m - 1;
+    while (pos > 0 && out[pos - 1].global < global) {
+      out[pos] = out[pos - 1];
+      --pos;
+    }
+    out[pos] = Candidate{word, slot, local, global};
+  };
+  int64_t w = 0;
+  for (; w < vocab && count < m; ++w) {
+    const float global = cum + row[w];
+    if (global == global) insert(static_cast<int32_t>(w), row[w], global);
+  }
+  if (count < m) return count;
+  float threshold = out[m - 1].global;
+  constexpr int64_t kBlock = 16;
+  for (; w + kBlock <= vocab; w += kBlock) {
+    const float* block = row + w;
+    int any = 0;
+    for (int64_t j = 0; j < kBlock; ++j) any |= (cum + block[j] > threshold);
+    if (!any) continue;
+    for (int64_t j = 0; j < kBlock; ++j) {
+      const float global = cum + block[j];
+      if (global > threshold) {
+        insert(static_cast<int32_t>(w + j), block[j], global);
+        threshold = out[m - 1].global;
+      }
+    }
+  }
+  for (; w < vocab; ++w) {
+    const float global = cum + row[w];
+    if (global > threshold) {
+      insert(static_cast<int32_t>(w), row[w], global);
+      threshold = out[m - 1].global;
+    }
+  }
+  return count;
+}
+
+// Per-beam pool with Lingvo's path merging: a bounded buffer that is cut to
+// the best k when it fills up, after which only candidates better than the
+// k-th are admitted; a candidate equal (up to epsilons) to one still in the
+// buffer is merged into it. Reproducing the buffer, and not an exact top-k,
+// is what keeps merged scores identical to Lingvo's.
+class MergingPool {
+ public:
+  MergingPool(int k, int limit, int32_t epsilon,
+              const std::vector<std::vector<int32_t>>* prefixes)
+      : k_(k), limit_(std::max(limit, k)), epsilon_(epsilon),
+        prefixes_(prefixes) {}
+
+  void Add(const Candidate& c) {
+    if (selected_ && !Higher(c, items_[k_ - 1])) return;
+    for (Candidate& old : items_) {
+      if (IsDuplicate(c, old)) {
+        Candidate merged = Higher(c, old) ? c : old;
+        merged.global = LogSumExp(c.global, old.global);
+        old = merged;
+        return;
+      }
+    }
+    items_.push_back(c);
+    if (static_cast<int>(items_.size()) >= limit_) Shrink();
+  }
+
+  std::vector<Candidate>& Sorted() {
+    if (static_cast<int>(items_.size()) > k_) Shrink();
+    std::sort(items_.begin(), items_.end(), Higher);
+    return items_;
+  }
+
+ private:
+  void Shrink() {
+    std::nth_element(items_.begin(), items_.begin() + (k_ - 1), items_.end(),
+                     Higher);
+    items_.resize(k_);
+    selected_ = true;
+  }
+
+  // Whether x and y spell the same label sequence once epsilons are dropped
+  // (prefixes hold no epsilons).
+  bool IsDuplicate(const Candidate& x, const Candidate& y) const {
+    const auto& px = (*prefixes_)[x.slot];
+    const auto& py = (*prefixes_)[y.slot];
+    if (x.word == y.word) return px == py;
+    if (x.word == epsilon_) return ExtendsBy(px, py, y.word);
+    if (y.word == epsilon_) return ExtendsBy(py, px, x.word);
+    return false;
+  }
+
+  // longer == shorter + [word].
+  static bool ExtendsBy(const std::vector<int32_t>& longer,
+                        const std::vector<int32_t>& shorter, int32_t word) {
+    return longer.size() == shorter.size() + 1 && longer.back() == word &&
+           std::equal(shorter.begin(), shorter.end(), longer.begin());
+  }
+
+  int k_;
+  int limit_;
+  int32_t epsilon_;
+  const std::vector<std::vector<int32_t>>* prefixes_;
+  bool selected_ = false;
+  std::vector<Candidate> items_;
+};
+
+void CheckOptions(const BeamSearchDims& d, const BeamSearchStepOptions& o) {
+  auto fail = [](const std::string& what) { throw InvalidInput(what); };
+  if (o.num_hyps_per_beam <= 0) {
+    fail("num_hyps_per_beam must be positive, got " +
+         std::to_string(o.num_hyps_per_beam));
+  }
+  if (d.num_beams <= 0 || d.num_hyps != d.num_beams * o.num_hyps_per_beam) {
+    fail("scores must have num_beams * num_hyps_per_beam = " +
+         std::to_string(d.num_beams) + " * " +
+         std::to_string(o.num_hyps_per_beam) + " rows, got " +
+         std::to_string(d.num_hyps));
+  }
+  if (o.eos_id < 0 || o.eos_id >= d.vocab) {
+    fail("eos_id must be in [0, vocab) = [0, " + std::to_string(d.vocab) +
+         ") (scores.shape[1]), got " + std::to_string(o.eos_id));
+  }
+  if (o.eoc_id >= d.vocab) {
+    fail("eoc_id must be -1 or in [0, vocab) = [0, " +
+         std::to_string(d.vocab) + "), got " + std::to_string(o.eoc_id));
+  }
+  if (o.merge_paths && o.eoc_id < 0) {
+    fail("Paths can only be merged for an epsilon-emitting model (RNN-T or "
+         "NT): merge_paths needs eoc_id >= 0, got " +
+         std::to_string(o.eoc_id));
+  }
+  if (o.merged_topk_buffer_size_factor < 1) {
+    fail("merged_topk_buffer_size_factor must be >= 1, got " +
+         std::to_string(o.merged_topk_buffer_size_factor));
+  }
+  if (d.cur_step < 0 || d.cur_step >= d.max_steps) {
+    fail("cur_step must be in [0, T) = [0, " + std::to_string(d.max_steps) +
+         "), T being in_hyps.shape[0]; got " + std::to_string(d.cur_step));
+  }
+}
+
+// Label prefix (epsilons dropped) of the hyp in slot `slot` before step t.
+void LabelPrefix(const BeamSearchDims& d, const BeamSearchState& s,
+                 int32_t eoc_id, int64_t slot, std::vector<int32_t>* out) {
+  out->clear();
+  const int64_t n = d.num_hyps;
+  int64_t cur = slot;
+  for (int64_t step = d.cur_step - 1; step >= 0; --step) {
+    const int32_t word = s.hyps[step * n + cur];
+    if (word != eoc_id) out->push_back(word);
+    const int32_t prev = s.prev_hyps[step * n + cur];
+    if (step > 0 && (prev < 0 || prev >= n)) {
+      throw InvalidInput("in_prev_hyps[" + std::to_string(step) + ", " +
+                         std::to_string(cur) + "] = " + std::to_string(prev) +
+                         " is not a slot in [0, " + std::to_string(n) + ")");
+    }
+    cur = prev;
+  }
+  std::reverse(out->begin(), out->end());
+}
+
+}  // namespace
+
+bool BeamSearchStep(const BeamSearchDims& d, const BeamSearchStepInputs& in,
+                    const BeamSearchStepOptions& o, BeamSearchState& s) {
+  CheckOptions(d, o);
+  const int64_t B = d.num_beams;
+  const int64_t N = d.num_hyps;
+  const int64_t V = d.vocab;
+  const int64_t S = d.src_len;
+  const int64_t t = d.cur_step;
+  const int K = o.num_hyps_per_beam;
+  const bool use_eoc = o.eoc_id >= 0;
+  const int m = K + 1 + (use_eoc ? 1 : 0);
+  const bool last_decoder_step = o.force_eos_in_last_step && t == d.max_steps - 1;
+
+  std::vector<char> skip_beam(B, 0);
+  if (o.beam_independence) {
+    for (int64_t b = 0; b < B; ++b) skip_beam[b] = s.beam_done[b] != 0;
+  }
+
+  // Prefixes matter only to path merging and the empty-hyp test.
+  std::vector<std::vector<int32_t>> prefixes;
+  if (use_eoc) {
+    prefixes.resize(N);
+    for (int64_t i = 0; i < N; ++i) LabelPrefix(d, s, o.eoc_id, i, &prefixes[i]);
+  }
+
+  const int limit = K * o.merged_topk_buffer_size_factor;
+  std::vector<std::vector<Candidate>> plain_pools;
+  std::vector<MergingPool> merging_pools;
+  if (o.merge_paths) {
+    merging_pools.reserve(B);
+    for (int64_t b = 0; b < B; ++b) {
+      merging_pools.emplace_back(K, limit, o.eoc_id, &prefixes);
+    }
+  } else {
+    plain_pools.resize(B);
+    for (auto& pool : plain_pools) pool.reserve(static_cast<size_t>(K) * m);
+  }
+
+  std::vector<Candidate> terminal(N);
+  std::vector<int32_t> terminal_symbol(N, -1);
+  std::vector<Candidate> entries(m);
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t b = i % B;
+    // At step 0 the K hyps of a beam are identical copies: expand one.
+    if ((t == 0 && i >= B) || skip_beam[b]) continue;
+    const float* row = in.scores + i * V;
+    const float cum = s.cumulative_scores[i];
+    const int32_t slot = static_cast<int32_t>(i);
+    int count = SelectCandidates(row, V, cum, m, slot, entries.data());
+    if (count == 0) {
+      throw InvalidInput(
+          "scores row " + std::to_string(i) +
+          " has no finite candidate: No entries in TopK. This typically "
+          "happens if the model is producing NaNs in the output.");
+    }
+    auto has_word = [&](int32_t word) {
+      for (int c = 0; c < count; ++c) {
+        if (entries[c].word == word) return true;
+      }
+      return false;
+    };
+    const Candidate eos{o.eos_id, slot, row[o.eos_id], cum + row[o.eos_id]};
+    if (last_decoder_step && !has_word(o.eos_id)) {
+      // Lingvo ranks eos above everything at the last step: it displaces
+      // the worst candidate and the list is re-sorted.
+      if (count == m) --count;
+      entries[count++] = eos;
+      std::sort(entries.begin(), entries.begin() + count, Higher);
+    }
+    if (o.force_eos_in_top_k && !has_word(o.eos_id)) {
+      entries[count - 1] = eos;  // appended last, not re-sorted
+    }
+    const bool last_chunk = use_eoc && in.is_last_chunk != nullptr &&
+                            in.is_last_chunk[i] != 0;
+    if (o.force_last_chunk_eoc_in_top_k && last_chunk &&
+        !has_word(o.eoc_id) && count >= 2) {
+      const Candidate old_last = entries[count - 1];
+      entries[count - 2] = Candidate{o.eoc_id, slot, row[o.eoc_id],
+                                     cum + row[o.eoc_id]};
+      entries[count - 1] = old_last;
+    }
+    const float eos_threshold =
+        entries[0].global - o.valid_eos_max_logit_delta;
+    for (int c = 0; c < count; ++c) {
+      const Candidate& e = entries[c];
+      if (e.word == o.eos_id) {
+        // Terminated hyps leave the beam whether or not they are accepted.
+        if (last_decoder_step || (e.global > eos_threshold &&
+                                  e.local > o.local_eos_threshold)) {
+          terminal[i] = e;
+          terminal_symbol[i] = o.eos_id;
+        }
+      } else if (last_chunk && e.word == o.eoc_id) {
+        if (e.global > eos_threshold && e.local > o.local_eos_threshold &&
+            (o.allow_empty_terminated_hyp || !prefixes[i].empty())) {
+          terminal[i] = e;
+          terminal_symbol[i] = o.eoc_id;
+        }
+      } else if (o.merge_paths) {
+        merging_pools[b].Add(e);
+      } else {
+        plain_pools[b].push_back(e);
+      }
+    }
+  }
+
+  // Row t and the per-slot vectors. Everything read above (cumulative
+  // scores, history rows < t) is final, so in-place writes are safe.
+  const Candidate zero{0, 0, 0.0f, 0.0f};
+  for (int64_t b = 0; b < B; ++b) {
+    if (skip_beam[b]) continue;
+    const Candidate* best = nullptr;
+    int64_t available = 0;
+    if (o.merge_paths) {
+      auto& sorted = merging_pools[b].Sorted();
+      best = sorted.data();
+      available = static_cast<int64_t>(sorted.size());
+    } else {
+      auto& pool = plain_pools[b];
+      available = std::min<int64_t>(K, static_cast<int64_t>(pool.size()));
+      std::partial_sort(pool.begin(), pool.begin() + available, pool.end(),
+                        Higher);
+      best = pool.data();
+    }
+    for (int64_t j = 0; j < K; ++j) {
+      const Candidate& c = j < available ? best[j] : zero;
+      const int64_t slot = j * B + b;
+      const int64_t at = t * N + slot;
+      s.scores[at] = c.local;
+      s.cumulative_scores[slot] = c.global;
+      s.hyps[at] = c.word;
+      s.prev_hyps[at] = c.slot;
+      if (S > 0) {
+        std::memcpy(s.atten_probs + at * S, in.atten_probs + c.slot * S,
+                    sizeof(float) * S);
+      }
+    }
+  }
+
+  for (int64_t i = 0; i < N; ++i) {
+    if (terminal_symbol[i] < 0) continue;
+    const Candidate& e = terminal[i];
+    const int64_t b = i % B;
+    s.best_scores[b] = std::max(s.best_scores[b], e.global);
+    const int64_t at = t * N + i;
+    s.done_hyps[at] = terminal_symbol[i];
+    s.done_scores[at] = e.local;
+    s.done_cumulative_scores[at] = e.global;
+    if (o.atten_vecs_in_hypothesis_protos && S > 0) {
+      std::memcpy(s.done_atten_probs + at * S, in.atten_probs + i * S,
+                  sizeof(float) * S);
+    }
+  }
+
+  bool all_done = true;
+  for (int64_t b = 0; b < B; ++b) {
+    if (!s.beam_done[b]) {
+      bool done = true;
+      if (o.ensure_full_beam) {
+        int64_t terminated = 0;
+        for (int64_t step = 0; step <= t; ++step) {
+          for (int64_t j = 0; j < K; ++j) {
+            terminated += s.done_hyps[step * N + j * B + b] >= 0;
+          }
+        }
+        done = terminated >= K;
+      }
+      for (int64_t j = 0; done && j < K; ++j) {
+        if (s.cumulative_scores[j * B + b] > s.best_scores[b] - o.beam_size) {
+          done = false;
+        }
+      }
+      s.beam_done[b] = done;
+    }
+    all_done = all_done && s.beam_done[b];
+  }
+  return all_done;
+}
+
+}  // namespace lingvo::ops::beam_search
