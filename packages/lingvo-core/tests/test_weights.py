@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from lingvo.core import py_utils, weights
 from lingvo.core.weights import WeightInit, WeightParams
 
@@ -199,19 +200,6 @@ def test_initial_values_are_pinned():
     # Philox stateless streams are specified by TF; a change here changes every model init.
     v = _Value(WeightInit.Gaussian(1.0, seed=1), [3], name="model/fc/w")
     np.testing.assert_allclose(v, GOLDEN_GAUSSIAN, rtol=1e-5)
-
-
-def test_variable_created_eagerly_inside_tf_function():
-    made = []
-
-    @tf.function
-    def Make():
-        made.append(weights.CreateVariable("fn/w", WeightParams([2], WeightInit.Constant(1.0))))
-
-    Make()
-    (var,) = made
-    assert var.name == "fn/w/var:0"
-    np.testing.assert_array_equal(var.numpy(), [1.0, 1.0])
 
 
 GOLDEN_GAUSSIAN = [-0.134324312210083, 0.6930279731750488, 0.7627248167991638]

@@ -6,8 +6,79 @@
 #include <limits>
 #include <vector>
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <immintrin.h>
+#define LINGVO_OPS_X86_SIMD 1
+#endif
+
 namespace lingvo::ops::beam_search {
 namespace {
+
+// The scan over the vocabulary is almost all of a step's time, and almost
+// every block of scores holds nothing better than the current m-th best.
+// These find the next block of kBlock scores whose global score (cum + x,
+// the same float add as the exact test) may beat `threshold`; NaN never
+// does. The AVX2 variant is picked at run time, so the wheel keeps the
+// x86-64 baseline.
+constexpr int64_t kBlock = 32;
+
+int64_t NextBlockScalar(const float* row, int64_t w, int64_t limit, float cum,
+                        float threshold) {
+  for (; w < limit; w += kBlock) {
+    int any = 0;
+    for (int64_t j = 0; j < kBlock; ++j) any |= (cum + row[w + j] > threshold);
+    if (any) return w;
+  }
+  return limit;
+}
+
+#ifdef LINGVO_OPS_X86_SIMD
+int64_t NextBlockSse2(const float* row, int64_t w, int64_t limit, float cum,
+                      float threshold) {
+  const __m128 c = _mm_set1_ps(cum);
+  const __m128 t = _mm_set1_ps(threshold);
+  for (; w < limit; w += kBlock) {
+    __m128 hit = _mm_setzero_ps();
+    for (int64_t j = 0; j < kBlock; j += 4) {
+      hit = _mm_or_ps(hit, _mm_cmpgt_ps(_mm_add_ps(_mm_loadu_ps(row + w + j), c), t));
+    }
+    if (_mm_movemask_ps(hit)) return w;
+  }
+  return limit;
+}
+
+__attribute__((target("avx2"))) int64_t NextBlockAvx2(const float* row, int64_t w,
+                                                      int64_t limit, float cum,
+                                                      float threshold) {
+  const __m256 c = _mm256_set1_ps(cum);
+  const __m256 t = _mm256_set1_ps(threshold);
+  for (; w < limit; w += kBlock) {
+    const __m256 a = _mm256_add_ps(_mm256_loadu_ps(row + w), c);
+    const __m256 b = _mm256_add_ps(_mm256_loadu_ps(row + w + 8), c);
+    const __m256 d = _mm256_add_ps(_mm256_loadu_ps(row + w + 16), c);
+    const __m256 e = _mm256_add_ps(_mm256_loadu_ps(row + w + 24), c);
+    const __m256 hit = _mm256_or_ps(
+        _mm256_or_ps(_mm256_cmp_ps(a, t, _CMP_GT_OQ), _mm256_cmp_ps(b, t, _CMP_GT_OQ)),
+        _mm256_or_ps(_mm256_cmp_ps(d, t, _CMP_GT_OQ), _mm256_cmp_ps(e, t, _CMP_GT_OQ)));
+    if (_mm256_movemask_ps(hit)) return w;
+  }
+  return limit;
+}
+#endif
+
+using NextBlockFn = int64_t (*)(const float*, int64_t, int64_t, float, float);
+
+NextBlockFn PickNextBlock() {
+#ifdef LINGVO_OPS_X86_SIMD
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) return NextBlockAvx2;
+  return NextBlockSse2;
+#else
+  return NextBlockScalar;
+#endif
+}
+
+const NextBlockFn kNextBlock = PickNextBlock();
 
 // One extension of a hyp by one word.
 struct Candidate {
@@ -54,12 +125,11 @@ int SelectCandidates(const float* row, int64_t vocab, float cum, int m,
   }
   if (count < m) return count;
   float threshold = out[m - 1].global;
-  constexpr int64_t kBlock = 16;
-  for (; w + kBlock <= vocab; w += kBlock) {
+  const int64_t limit = w + (vocab - w) / kBlock * kBlock;
+  for (;;) {
+    w = kNextBlock(row, w, limit, cum, threshold);
+    if (w >= limit) break;
     const float* block = row + w;
-    int any = 0;
-    for (int64_t j = 0; j < kBlock; ++j) any |= (cum + block[j] > threshold);
-    if (!any) continue;
     for (int64_t j = 0; j < kBlock; ++j) {
       const float global = cum + block[j];
       if (global > threshold) {
@@ -67,6 +137,7 @@ int SelectCandidates(const float* row, int64_t vocab, float cum, int m,
         threshold = out[m - 1].global;
       }
     }
+    w += kBlock;
   }
   for (; w < vocab; ++w) {
     const float global = cum + row[w];

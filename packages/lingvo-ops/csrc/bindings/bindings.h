@@ -14,6 +14,12 @@ namespace lingvo::ops::bindings {
 // Adds the text kernels (tokenizers) to the module.
 void RegisterText(pybind11::module_& m);
 
+// Adds the beam-search kernels to the module.
+void RegisterBeamSearch(pybind11::module_& m);
+
+// Adds the input kernels (TFRecord I/O, record yielder, bucketing batcher).
+void RegisterInput(pybind11::module_& m);
+
 // Hands `values` to a new numpy array of `shape` without copying: the array
 // owns the vector through a capsule and frees it when collected.
 template <typename T>

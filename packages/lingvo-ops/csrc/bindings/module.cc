@@ -8,4 +8,6 @@ PYBIND11_MODULE(_ops, m) {
       "Compiled kernels of lingvo.ops. Import the public names from "
       "lingvo.ops rather than from this module.";
   lingvo::ops::bindings::RegisterText(m);
+  lingvo::ops::bindings::RegisterBeamSearch(m);
+  lingvo::ops::bindings::RegisterInput(m);
 }

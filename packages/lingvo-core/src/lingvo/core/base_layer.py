@@ -65,6 +65,7 @@ def _Leaves(nest: Any) -> list[Any]:
 
 
 def _DeepFreeze(value: Any) -> None:
+    """Freezes every level of a params tree (lists and dicts of params too)."""
     if isinstance(value, hyperparams.Params):
         for _, v in value.IterParams():
             _DeepFreeze(v)
@@ -75,6 +76,40 @@ def _DeepFreeze(value: Any) -> None:
     elif isinstance(value, dict):
         for v in value.values():
             _DeepFreeze(v)
+
+
+def _Thaw(value: Any) -> Any:
+    """Returns a deep copy of a params tree in which every level is mutable again.
+
+    A built layer's params are frozen, and `Params.Copy` keeps that state; rebuilding a layer
+    from `layer.params` (or a child from a frozen template) needs an editable copy.
+    `WeightInit` specs stay frozen, as they always are.
+    """
+    if isinstance(value, hyperparams.Params):
+        copy = value.Copy()
+        _Unfreeze(copy)
+        return copy
+    return value
+
+
+def _Unfreeze(value: Any) -> None:
+    if isinstance(value, hyperparams.Params):
+        if value.IsFrozen() and not _IsWeightInit(value):
+            state = value.__getstate__()  # the pickle protocol is the one way back
+            state["_immutable"] = False
+            value.__setstate__(state)
+        for _, v in value.IterParams():
+            _Unfreeze(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _Unfreeze(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _Unfreeze(v)
+
+
+def _IsWeightInit(p: hyperparams.Params) -> bool:
+    return p.GetKeys() == ["method", "scale", "seed", "custom_v_init"]
 
 
 def IsLayerParams(x: Any) -> bool:
@@ -220,7 +255,7 @@ class BaseLayer(tf.Module, metaclass=BaseLayerMeta):
         stack = _ConstructionStack()
         parent = stack[-1] if stack else None
         setter = object.__setattr__  # plain attributes, outside TF's object tracking
-        setter(self, "_params", params.Copy())
+        setter(self, "_params", _Thaw(params))
         setter(self, "_parent_ref", weakref.ref(parent) if parent is not None else None)
         key = _SanitizeScopeKey(params.name)
         setter(self, "_scope", f"{parent._scope}/{key}" if parent is not None else key)
@@ -392,7 +427,7 @@ class BaseLayer(tf.Module, metaclass=BaseLayerMeta):
         """
         self._CheckConstructing("CreateChild")
         self._CheckName(name)
-        p = self.CopyBaseParams(self.params, params.Copy())
+        p = self.CopyBaseParams(self.params, _Thaw(params))
         if not p.name:
             p.name = name
         child = p.Instantiate()
@@ -428,7 +463,7 @@ class BaseLayer(tf.Module, metaclass=BaseLayerMeta):
         names = {id(leaf): f"{name}_{i}" for i, leaf in enumerate(leaves)}
 
         def Build(leaf: hyperparams.InstantiableParams) -> BaseLayer:
-            p = self.CopyBaseParams(self.params, leaf.Copy())
+            p = self.CopyBaseParams(self.params, _Thaw(leaf))
             if not p.name:
                 p.name = names[id(leaf)]
             return p.Instantiate()
@@ -480,7 +515,10 @@ class BaseLayer(tf.Module, metaclass=BaseLayerMeta):
                 raise KeyError(f"{part!r} is not a valid sub-layer path component in {path!r}")
             key, indices = m.group(1), re.findall(r"-?\d+", m.group(2))
             where = ".".join(done)
-            kids = layer._private_children if isinstance(layer, BaseLayer) else {}
+            if isinstance(layer, BaseLayer):
+                kids = layer._private_children
+            else:
+                kids = layer if isinstance(layer, Mapping) else {}
             if key not in kids:
                 raise KeyError(
                     f"{key!r} not found in sub-layer {where!r} with children {sorted(kids)}"

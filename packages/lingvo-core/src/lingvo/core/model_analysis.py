@@ -14,7 +14,7 @@ _RULE = "=" * 100
 
 
 def _Shape(var: Any) -> tuple[str, int | None]:
-    """`((5, 5, 1, 20)`, 500)`; `('n/a', None)` when the shape is not fully known."""
+    """`("(5, 5, 1, 20)", 500)`, or `("n/a", None)` when the shape is not fully known."""
     dims = getattr(var, "shape", None)
     dims = None if dims is None else getattr(dims, "as_list", lambda: list(dims))()
     if dims is None or any(d is None for d in dims):

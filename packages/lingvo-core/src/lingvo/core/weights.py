@@ -414,8 +414,8 @@ def CreateVariable(
 
     The initial value is drawn by stateless random ops keyed by
     `(init.seed or default_seed or 0, GenerateSeedFromName(name))`, so the same spec and path
-    give the same numbers in every process, eagerly or not. The variable is created in the
-    eager context even when called while tracing a `tf.function`.
+    give the same numbers in every process. The value is computed and the variable created
+    in the eager context (`tf.init_scope`), also when called while tracing a `tf.function`.
 
     Args:
       name: The variable path, e.g. `model/fc/w`.
