@@ -6,10 +6,13 @@ import struct
 
 import numpy as np
 import pytest
+
 from lingvo import ops
 from lingvo.ops import _ops
 
-TESTDATA = pathlib.Path(__file__).resolve().parents[3].parent / "shared" / "data" / "lingvo-testdata"
+TESTDATA = (
+    pathlib.Path(__file__).resolve().parents[3].parent / "shared" / "data" / "lingvo-testdata"
+)
 
 
 def _records(n):
@@ -117,7 +120,7 @@ def test_corrupt_record_raises_with_file_and_offset(tmp_path, where, message):
     assert isinstance(info.value, OSError)
 
 
-@pytest.mark.parametrize("cut", [1, 11, 12, 20, 15])
+@pytest.mark.parametrize("cut", [1, 11, 12, 20, 100])
 def test_truncated_file_raises_with_file_and_offset(tmp_path, cut):
     records = _records(10)
     path = _write(tmp_path / "short.tfrecord", records)
@@ -133,7 +136,7 @@ def test_truncated_gzip_raises(tmp_path):
     path = _write(tmp_path / "short.tfrecord.gz", _records(2000), gzip_=True)
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(ops.DataLossError, match="short.tfrecord.gz") as info:
+    with pytest.raises(ops.DataLossError, match=r"short\.tfrecord\.gz") as info:
         ops.read_records(str(path), "tfrecord_gzip")
     assert "offset" in str(info.value)
 
@@ -145,7 +148,7 @@ def test_plain_file_read_as_gzip_raises(tmp_path):
 
 
 def test_corrupt_record_in_yielder_is_raised_not_skipped(tmp_path):
-    good = _write(tmp_path / "a.tfrecord", _records(50))
+    _write(tmp_path / "a.tfrecord", _records(50))
     bad = _write(tmp_path / "b.tfrecord", _records(50))
     raw = bytearray(bad.read_bytes())
     off = _offsets(_records(50))[30]
@@ -153,7 +156,9 @@ def test_corrupt_record_in_yielder_is_raised_not_skipped(tmp_path):
     bad.write_bytes(bytes(raw))
     y = ops.RecordYielder(f"tfrecord:{tmp_path}/*.tfrecord", sequential=True, repeat_count=1)
     got = []
-    with pytest.raises(ops.DataLossError, match=f"b.tfrecord'?: corrupted record at byte offset {off}"):
+    with pytest.raises(
+        ops.DataLossError, match=f"b.tfrecord'?: corrupted record at byte offset {off}"
+    ):
         for r in y:
             got.append(r)
     # Everything before the bad record came out, in order; nothing after it.
@@ -166,7 +171,12 @@ def test_corrupt_record_in_yielder_is_raised_not_skipped(tmp_path):
 def test_text_lines(tmp_path):
     path = tmp_path / "lines.txt"
     path.write_bytes(b"first\r\nsec\rond\n\nlast without newline")
-    assert ops.read_records(str(path), "text") == [b"first", b"second", b"", b"last without newline"]
+    assert ops.read_records(str(path), "text") == [
+        b"first",
+        b"second",
+        b"",
+        b"last without newline",
+    ]
     path.write_bytes(b"a\nb\n")
     assert ops.read_records(str(path), "text") == [b"a", b"b"]
     long_line = b"y" * 700_000
@@ -179,7 +189,7 @@ def test_iota_records():
 
 
 def test_missing_file_and_unknown_format(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nothing.tfrecord"):
+    with pytest.raises(FileNotFoundError, match=r"nothing\.tfrecord"):
         ops.read_records(str(tmp_path / "nothing.tfrecord"))
     with pytest.raises(ValueError, match="Unable to create a record reader for format 'csv'"):
         ops.read_records(str(tmp_path / "x"), "csv")
@@ -188,14 +198,16 @@ def test_missing_file_and_unknown_format(tmp_path):
 @pytest.mark.skipif(not TESTDATA.is_dir(), reason="shared/data/lingvo-testdata not present")
 @pytest.mark.parametrize(
     ("name", "count"),
-    [("en_fr.tfrecord", 1), ("wmt14_ende_wpm_32k_test.tfrecord", None)],
+    [
+        ("en_fr.tfrecord", 2),
+        ("wmt14_ende_wpm_32k_test.tfrecord", 100),
+        ("translate_ende_wmt32k-train-00511-of-00512", 8941),
+    ],
 )
 def test_lingvo_testdata_tfrecords(name, count):
-    # Files written by TensorFlow's own writer: every CRC checks out.
+    # Files written by TensorFlow's writer; the counts are tf.data.TFRecordDataset's.
     records = ops.read_records(str(TESTDATA / name))
-    assert records
-    if count is not None:
-        assert len(records) == count
+    assert len(records) == count
     # A tf.Example proto starts with field 1 (features), wire type 2.
     assert all(r[:1] == b"\x0a" for r in records)
     y = ops.RecordYielder(f"tfrecord:{TESTDATA / name}", sequential=True, repeat_count=1)
