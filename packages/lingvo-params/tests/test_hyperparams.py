@@ -210,6 +210,10 @@ def test_freeze():
     q = p.Copy()
     assert q.IsFrozen() and not q.inner.IsFrozen()
     assert q == p
+    # Unfreeze opens one copy again; the original stays frozen.
+    q.Unfreeze()
+    q.foo = 7
+    assert q.foo == 7 and p.foo == 1 and p.IsFrozen()
 
 
 def test_frozen_nested_params_reject_dotted_changes():

@@ -95,9 +95,7 @@ def _Thaw(value: Any) -> Any:
 def _Unfreeze(value: Any) -> None:
     if isinstance(value, hyperparams.Params):
         if value.IsFrozen() and not _IsWeightInit(value):
-            state = value.__getstate__()  # the pickle protocol is the one way back
-            state["_immutable"] = False
-            value.__setstate__(state)
+            value.Unfreeze()
         for _, v in value.IterParams():
             _Unfreeze(v)
     elif isinstance(value, (list, tuple)):

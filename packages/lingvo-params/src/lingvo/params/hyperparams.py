@@ -271,6 +271,15 @@ class Params(ParamsBase):
         """Makes this level read-only; nested Params are not frozen."""
         self.__dict__["_immutable"] = True
 
+    def Unfreeze(self) -> None:
+        """Makes this level writable again (nested Params keep their own state).
+
+        Not in Lingvo, which had no way back; needed to rebuild a layer from the frozen params
+        a built layer keeps, without reaching into private state. Prefer `Copy()` then
+        `Unfreeze()` on the copy, so the frozen original stays as it was.
+        """
+        self.__dict__["_immutable"] = False
+
     def IsFrozen(self) -> bool:
         """Returns True if `Freeze` was called."""
         return self._immutable
