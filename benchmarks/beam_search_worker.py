@@ -40,21 +40,29 @@ def make_inputs():
 def initial_state():
     n = BATCH * HYPS_PER_BEAM
     return [
-        np.full([BATCH], -1e36, np.float32), np.zeros([n], np.float32),
-        np.zeros([STEPS, n], np.float32), np.zeros([STEPS, n], np.int32),
-        np.zeros([STEPS, n], np.int32), np.full([STEPS, n], -1, np.int32),
-        np.zeros([STEPS, n], np.float32), np.zeros([STEPS, n], np.float32),
-        np.zeros([STEPS, n, SRC_LEN], np.float32), np.zeros([STEPS, n, SRC_LEN], np.float32),
+        np.full([BATCH], -1e36, np.float32),
+        np.zeros([n], np.float32),
+        np.zeros([STEPS, n], np.float32),
+        np.zeros([STEPS, n], np.int32),
+        np.zeros([STEPS, n], np.int32),
+        np.full([STEPS, n], -1, np.int32),
+        np.zeros([STEPS, n], np.float32),
+        np.zeros([STEPS, n], np.float32),
+        np.zeros([STEPS, n, SRC_LEN], np.float32),
+        np.zeros([STEPS, n, SRC_LEN], np.float32),
         np.zeros([BATCH], bool),
     ]
 
 
 def run_ours(pool, atten):
+    """In place, as a decode loop that owns its state (lingvo-core's helper) runs it."""
     from lingvo import ops
 
     state = initial_state()
     for t in range(STEPS):
-        state = ops.beam_search_step(pool[t % len(pool)], atten, *state, None, t, **ATTRS)[:11]
+        state = ops.beam_search_step(
+            pool[t % len(pool)], atten, *state, None, t, inplace=True, **ATTRS
+        )[:11]
     return np.asarray(state[3])
 
 
@@ -64,7 +72,8 @@ def run_numpy(pool, atten):
     n = b * k
     m = k + 1
     best, cum, h_scores, h_hyps, h_prev, done, d_scores, d_cum, d_atten, h_atten, beam_done = (
-        initial_state())
+        initial_state()
+    )
     rows = np.arange(n)
     for t in range(STEPS):
         scores = pool[t % len(pool)]
@@ -79,8 +88,12 @@ def run_numpy(pool, atten):
         is_eos = top == EOS_ID
         threshold = top_glob[:, 0] - 5.0
         eos_glob = glob[:, EOS_ID]
-        terminated = (is_eos.any(axis=1) & (eos_glob > threshold)
-                      & (scores[:, EOS_ID] > -100.0) & np.isfinite(glob[:, 0]))
+        terminated = (
+            is_eos.any(axis=1)
+            & (eos_glob > threshold)
+            & (scores[:, EOS_ID] > -100.0)
+            & np.isfinite(glob[:, 0])
+        )
         cand_glob = np.where(is_eos, -np.inf, top_glob)
         # Pool per beam: the m candidates of each of its k hyps.
         beam_glob = cand_glob.reshape(k, b, m).transpose(1, 0, 2).reshape(b, k * m)
@@ -106,6 +119,7 @@ def run_numpy(pool, atten):
 
 def run_lingvo(pool, atten):
     import tensorflow as tf
+
     from lingvo.core import ops
 
     tf_pool = [tf.constant(s) for s in pool]
@@ -117,8 +131,21 @@ def run_lingvo(pool, atten):
     best, cum, scores, hyps, prev, done, _, _, _, hist_atten, beam_done = state
     empty = tf.zeros([0], tf.bool)
     for t in range(STEPS):
-        out = ops.beam_search_step(tf_pool[t % len(tf_pool)], tf_atten, best, cum, scores, hyps,
-                                   prev, done, hist_atten, beam_done, empty, t, **ATTRS)
+        out = ops.beam_search_step(
+            tf_pool[t % len(tf_pool)],
+            tf_atten,
+            best,
+            cum,
+            scores,
+            hyps,
+            prev,
+            done,
+            hist_atten,
+            beam_done,
+            empty,
+            t,
+            **ATTRS,
+        )
         best, cum, scores, hyps, prev, done, hist_atten, beam_done, _ = out
     return hyps.numpy()
 

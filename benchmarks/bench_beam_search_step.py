@@ -24,8 +24,9 @@ REFERENCE = "lingvo 0.14.2"
 
 
 def _run(python: str, impl: str, repeats: int) -> dict:
-    proc = subprocess.run([python, str(WORKER), impl, str(repeats)], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [python, str(WORKER), impl, str(repeats)], capture_output=True, text=True, check=False
+    )
     if proc.returncode:
         raise SystemExit(f"{impl} worker failed ({python}):\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -39,8 +40,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="Timed 50-step loops per round.")
     args = parser.parse_args()
 
-    sides = (("ours", sys.executable), ("numpy", sys.executable),
-             ("lingvo", args.reference_python))
+    sides = (("ours", sys.executable), ("numpy", sys.executable), ("lingvo", args.reference_python))
     samples: dict[str, list[float]] = {impl: [] for impl, _ in sides}
     digests: dict[str, str] = {}
     for round_ in range(args.rounds):
@@ -48,19 +48,34 @@ def main() -> None:
             result = _run(python, impl, args.repeats)
             samples[impl] += result["us_per_step"]
             digests[impl] = result["hyps_digest"]
-            print(f"round {round_ + 1}/{args.rounds} {impl}: "
-                  f"{_report.median(result['us_per_step']):.0f} us/step", flush=True)
+            print(
+                f"round {round_ + 1}/{args.rounds} {impl}: "
+                f"{_report.median(result['us_per_step']):.0f} us/step",
+                flush=True,
+            )
     if digests["ours"] != digests["lingvo"]:
         print(f"warning: token histories differ from Lingvo's: {digests}", flush=True)
     ours = _report.median(samples["ours"])
     rows = [
         _report.row("us_per_step", "us", ours, REFERENCE, _report.median(samples["lingvo"])),
-        _report.row("us_per_step", "us", ours, "numpy (vectorised, argpartition)",
-                    _report.median(samples["numpy"])),
+        _report.row(
+            "us_per_step",
+            "us",
+            ours,
+            "numpy (vectorised, argpartition)",
+            _report.median(samples["numpy"]),
+        ),
     ]
-    config = {"batch": 16, "hyps_per_beam": 4, "vocab": 32000, "src_len": 32, "steps": 50,
-              "rounds": args.rounds, "repeats": args.repeats,
-              "same_hyps_as_reference": digests["ours"] == digests["lingvo"]}
+    config = {
+        "batch": 16,
+        "hyps_per_beam": 4,
+        "vocab": 32000,
+        "src_len": 32,
+        "steps": 50,
+        "rounds": args.rounds,
+        "repeats": args.repeats,
+        "same_hyps_as_reference": digests["ours"] == digests["lingvo"],
+    }
     _report.write("beam_search_step", config, rows, args.out)
 
 

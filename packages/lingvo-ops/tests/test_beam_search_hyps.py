@@ -20,7 +20,11 @@ def _philox_block(counter, key):
     for round_ in range(10):
         pb, pa = 0xCD9E8D57 * c2, 0xD2511F53 * c0
         c0, c1, c2, c3 = (
-            ((pb >> 32) ^ c1 ^ k0) & _M32, pb & _M32, ((pa >> 32) ^ c3 ^ k1) & _M32, pa & _M32)
+            ((pb >> 32) ^ c1 ^ k0) & _M32,
+            pb & _M32,
+            ((pa >> 32) ^ c3 ^ k1) & _M32,
+            pa & _M32,
+        )
         if round_ < 9:
             k0, k1 = (k0 + 0x9E3779B9) & _M32, (k1 + 0xBB67AE85) & _M32
     return c0, c1, c2, c3
@@ -58,11 +62,13 @@ def tf1_normal(shape, graph_seed, op_seed, call=0):
 
 def test_philox_reproduces_the_published_tf_uniforms():
     s0 = tf1_uniform([8, 5], 398849988, 12345)
-    np.testing.assert_array_equal(s0[0], np.float32([0.45372832, 0.8623034, 0.6550486,
-                                                     0.38612545, 0.42067075]))
+    np.testing.assert_array_equal(
+        s0[0], np.float32([0.45372832, 0.8623034, 0.6550486, 0.38612545, 0.42067075])
+    )
     s1 = tf1_uniform([8, 5], 398849988, 12346)
-    np.testing.assert_array_equal(s1[7], np.float32([0.096025586, 0.588853, 0.93397903,
-                                                     0.41272914, 0.8274157]))
+    np.testing.assert_array_equal(
+        s1[7], np.float32([0.096025586, 0.588853, 0.93397903, 0.41272914, 0.8274157])
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -72,17 +78,33 @@ def test_philox_reproduces_the_published_tf_uniforms():
 def initial_state(num_beams, k, max_steps, src_len):
     n = num_beams * k
     return [
-        np.full([num_beams], MIN_SCORE, np.float32), np.zeros([n], np.float32),
-        np.zeros([max_steps, n], np.float32), np.zeros([max_steps, n], np.int32),
-        np.zeros([max_steps, n], np.int32), np.full([max_steps, n], -1, np.int32),
-        np.zeros([max_steps, n], np.float32), np.zeros([max_steps, n], np.float32),
+        np.full([num_beams], MIN_SCORE, np.float32),
+        np.zeros([n], np.float32),
+        np.zeros([max_steps, n], np.float32),
+        np.zeros([max_steps, n], np.int32),
+        np.zeros([max_steps, n], np.int32),
+        np.full([max_steps, n], -1, np.int32),
+        np.zeros([max_steps, n], np.float32),
+        np.zeros([max_steps, n], np.float32),
         np.zeros([max_steps, n, src_len], np.float32),
-        np.zeros([max_steps, n, src_len], np.float32), np.zeros([num_beams], bool),
+        np.zeros([max_steps, n, src_len], np.float32),
+        np.zeros([num_beams], bool),
     ]
 
 
-def decode(step_scores, num_beams, k, max_steps, src_lens, *, atten=None, is_last_chunk=None,
-           length_normalization=0.0, coverage_penalty=0.0, **step_options):
+def decode(
+    step_scores,
+    num_beams,
+    k,
+    max_steps,
+    src_lens,
+    *,
+    atten=None,
+    is_last_chunk=None,
+    length_normalization=0.0,
+    coverage_penalty=0.0,
+    **step_options,
+):
     """Runs beam_search_step until done, then top_k_terminated_hyps and unpack_hyp."""
     n = num_beams * k
     atten = np.zeros([n, 0], np.float32) if atten is None else atten
@@ -96,10 +118,16 @@ def decode(step_scores, num_beams, k, max_steps, src_lens, *, atten=None, is_las
             break
     has_atten = atten.shape[1] > 0
     topk = ops.top_k_terminated_hyps(
-        *state[2:8], state[8] if has_atten else None, state[9] if has_atten else None,
-        np.asarray(src_lens, np.int32), k=k, num_hyps_per_beam=k,
-        length_normalization=length_normalization, coverage_penalty=coverage_penalty,
-        merge_paths=step_options.get("merge_paths", False))
+        *state[2:8],
+        state[8] if has_atten else None,
+        state[9] if has_atten else None,
+        np.asarray(src_lens, np.int32),
+        k=k,
+        num_hyps_per_beam=k,
+        length_normalization=length_normalization,
+        coverage_penalty=coverage_penalty,
+        merge_paths=step_options.get("merge_paths", False),
+    )
     ids, lens, scores = ops.unpack_hyp(topk[0], topk[1], topk[4], max_seq_length=max_steps)
     return ids, lens, scores.reshape(num_beams, k), topk
 
@@ -113,12 +141,23 @@ def helper_logits(n):
 
 def test_helper_k3():
     ids, lens, scores, _ = decode(helper_logits(6), 2, 3, 7, [4, 3])
-    np.testing.assert_array_equal(ids, [[4, 3, 4, 3, 2, 0, 0], [4, 3, 11, 2, 0, 0, 0],
-                                        [4, 3, 6, 2, 0, 0, 0], [6, 0, 4, 6, 6, 11, 2],
-                                        [6, 0, 4, 6, 1, 2, 0], [6, 0, 4, 6, 6, 2, 0]])
+    np.testing.assert_array_equal(
+        ids,
+        [
+            [4, 3, 4, 3, 2, 0, 0],
+            [4, 3, 11, 2, 0, 0, 0],
+            [4, 3, 6, 2, 0, 0, 0],
+            [6, 0, 4, 6, 6, 11, 2],
+            [6, 0, 4, 6, 1, 2, 0],
+            [6, 0, 4, 6, 6, 2, 0],
+        ],
+    )
     np.testing.assert_array_equal(lens, [5, 4, 4, 7, 6, 6])
-    np.testing.assert_allclose(scores, [[8.27340603, 6.26949024, 5.59490776],
-                                        [9.74691486, 8.46679497, 7.14809656]], rtol=1e-6)
+    np.testing.assert_allclose(
+        scores,
+        [[8.27340603, 6.26949024, 5.59490776], [9.74691486, 8.46679497, 7.14809656]],
+        rtol=1e-6,
+    )
 
 
 def test_helper_k1():
@@ -130,21 +169,40 @@ def test_helper_k1():
 
 def test_helper_k3_force_eos_in_top_k():
     ids, lens, scores, _ = decode(helper_logits(6), 2, 3, 7, [4, 3], force_eos_in_top_k=True)
-    np.testing.assert_array_equal(ids, [[4, 3, 11, 6, 9, 3, 2], [4, 3, 11, 6, 9, 7, 2],
-                                        [4, 3, 4, 1, 4, 1, 2], [6, 0, 4, 6, 6, 11, 2],
-                                        [6, 0, 4, 6, 3, 3, 2], [6, 0, 4, 6, 1, 2, 0]])
+    np.testing.assert_array_equal(
+        ids,
+        [
+            [4, 3, 11, 6, 9, 3, 2],
+            [4, 3, 11, 6, 9, 7, 2],
+            [4, 3, 4, 1, 4, 1, 2],
+            [6, 0, 4, 6, 6, 11, 2],
+            [6, 0, 4, 6, 3, 3, 2],
+            [6, 0, 4, 6, 1, 2, 0],
+        ],
+    )
     np.testing.assert_array_equal(lens, [7, 7, 7, 7, 7, 6])
-    np.testing.assert_allclose(scores, [[10.576365, 9.345996, 9.125197],
-                                        [9.746915, 8.905771, 8.466795]], rtol=1e-6)
+    np.testing.assert_allclose(
+        scores, [[10.576365, 9.345996, 9.125197], [9.746915, 8.905771, 8.466795]], rtol=1e-6
+    )
 
 
-@pytest.mark.parametrize("force, delta, expect_hyps", [(False, 0.5, False), (True, 0.5, False),
-                                                       (False, 100.0, False), (True, 100.0, True)])
+@pytest.mark.parametrize(
+    "force, delta, expect_hyps",
+    [(False, 0.5, False), (True, 0.5, False), (False, 100.0, False), (True, 100.0, True)],
+)
 def test_force_eos_in_top_k(force, delta, expect_hyps):
     logits = np.zeros([6, 300], np.float32)
     logits[:, 2] = -1.0
-    _, lens, _, _ = decode(lambda t: logits, 2, 3, 100, [4, 3], beam_size=1e5,
-                           force_eos_in_top_k=force, valid_eos_max_logit_delta=delta)
+    _, lens, _, _ = decode(
+        lambda t: logits,
+        2,
+        3,
+        100,
+        [4, 3],
+        beam_size=1e5,
+        force_eos_in_top_k=force,
+        valid_eos_max_logit_delta=delta,
+    )
     if expect_hyps:
         np.testing.assert_array_equal(lens, [1, 2, 2, 1, 2, 2])
     else:
@@ -161,15 +219,24 @@ def test_force_eos_in_top_k(force, delta, expect_hyps):
         (True, True, 1.0, True, [1, 2, 2, 1, 2, 2], -1.0),
     ],
 )
-def test_force_last_chunk_eoc_in_top_k(last_chunk, force, eos_logit, use_eoc, want_lens,
-                                       want_score):
+def test_force_last_chunk_eoc_in_top_k(
+    last_chunk, force, eos_logit, use_eoc, want_lens, want_score
+):
     logits = np.zeros([6, 30], np.float32)
     logits[:, 0] = -1.0  # eoc
     logits[:, 2] = eos_logit
     options = dict(eoc_id=0, force_last_chunk_eoc_in_top_k=force) if use_eoc else {}
-    _, lens, scores, _ = decode(lambda t: logits, 2, 3, 10, [4, 3], beam_size=1e5,
-                                valid_eos_max_logit_delta=100.0,
-                                is_last_chunk=np.full([6], last_chunk), **options)
+    _, lens, scores, _ = decode(
+        lambda t: logits,
+        2,
+        3,
+        10,
+        [4, 3],
+        beam_size=1e5,
+        valid_eos_max_logit_delta=100.0,
+        is_last_chunk=np.full([6], last_chunk),
+        **options,
+    )
     np.testing.assert_array_equal(lens, want_lens)
     first = scores[:, 0]
     np.testing.assert_allclose(first, [want_score] * 2)
@@ -186,16 +253,25 @@ def _two_step_search():
     state = initial_state(2, 4, 2, 3)
     state[0][:] = 0.0
     for t in range(2):
-        state = list(ops.beam_search_step(S0, ATTEN, *state, None, t, eos_id=2, beam_size=3.0,
-                                          num_hyps_per_beam=4)[:11])
+        state = list(
+            ops.beam_search_step(
+                S0, ATTEN, *state, None, t, eos_id=2, beam_size=3.0, num_hyps_per_beam=4
+            )[:11]
+        )
     return state
 
 
 def test_top_k_terminated_hyps_reference():
     state = _two_step_search()
     ids, lens, scores, atten, normalized = ops.top_k_terminated_hyps(
-        *state[2:10], np.array([3, 3], np.int32), k=2, num_hyps_per_beam=4,
-        length_normalization=0.2, coverage_penalty=0.2, target_seq_length_ratio=1.0)
+        *state[2:10],
+        np.array([3, 3], np.int32),
+        k=2,
+        num_hyps_per_beam=4,
+        length_normalization=0.2,
+        coverage_penalty=0.2,
+        target_seq_length_ratio=1.0,
+    )
     assert ids.shape == (2, 2, 2) and atten.shape == (2, 2, 2, 3)
     np.testing.assert_array_equal(ids[0, 0], [1, 2])
     np.testing.assert_allclose(scores[0, 0], [0.86230338, 0.65504861])
@@ -203,14 +279,16 @@ def test_top_k_terminated_hyps_reference():
     np.testing.assert_allclose(normalized[0, 0], 1.002714, rtol=1e-6)
     np.testing.assert_array_equal(ids[1, 1], [3, 2])
     np.testing.assert_allclose(scores[1, 1], [0.38127339, 0.57700801])
-    np.testing.assert_allclose(atten[1, 1], [[0.38612545, 0.42067075, 0.84442794],
-                                             [0.18693292, 0.17821217, 0.66380036]])
+    np.testing.assert_allclose(
+        atten[1, 1], [[0.38612545, 0.42067075, 0.84442794], [0.18693292, 0.17821217, 0.66380036]]
+    )
     np.testing.assert_allclose(normalized[1, 1], 0.480028, rtol=1e-6)
     np.testing.assert_array_equal(lens, [[2, 2], [2, 2]])
 
     out_ids, out_lens, out_scores = ops.unpack_hyp(ids, lens, normalized, max_seq_length=5)
-    np.testing.assert_array_equal(out_ids, [[1, 2, 0, 0, 0], [4, 2, 0, 0, 0], [4, 2, 0, 0, 0],
-                                            [3, 2, 0, 0, 0]])
+    np.testing.assert_array_equal(
+        out_ids, [[1, 2, 0, 0, 0], [4, 2, 0, 0, 0], [4, 2, 0, 0, 0], [3, 2, 0, 0, 0]]
+    )
     np.testing.assert_array_equal(out_lens, [2, 2, 2, 2])
     np.testing.assert_allclose(out_scores, [1.002714, 0.684296, 0.522484, 0.480028], rtol=1e-6)
 
@@ -237,13 +315,29 @@ def test_top_k_matches_numpy_model(alpha, beta, ratio):
     state = initial_state(num_beams, k, max_steps, src_len)
     for t in range(max_steps):
         scores = rng.normal(size=[n, 9]).astype(np.float32)
-        state = list(ops.beam_search_step(scores, rng.random([n, src_len]).astype(np.float32),
-                                          *state, None, t, eos_id=2, beam_size=30.0,
-                                          num_hyps_per_beam=k, valid_eos_max_logit_delta=3.0)[:11])
+        state = list(
+            ops.beam_search_step(
+                scores,
+                rng.random([n, src_len]).astype(np.float32),
+                *state,
+                None,
+                t,
+                eos_id=2,
+                beam_size=30.0,
+                num_hyps_per_beam=k,
+                valid_eos_max_logit_delta=3.0,
+            )[:11]
+        )
     src_lens = np.array([5, 3, 7], np.int32)
     ids, lens, hyp_scores, hyp_atten, normalized = ops.top_k_terminated_hyps(
-        *state[2:10], src_lens, k=3, num_hyps_per_beam=k, length_normalization=alpha,
-        coverage_penalty=beta, target_seq_length_ratio=ratio)
+        *state[2:10],
+        src_lens,
+        k=3,
+        num_hyps_per_beam=k,
+        length_normalization=alpha,
+        coverage_penalty=beta,
+        target_seq_length_ratio=ratio,
+    )
     # Every termination, scored by the model, ranked per beam.
     want = {b: [] for b in range(num_beams)}
     hyps, prev, done = state[3], state[4], state[5]
@@ -267,17 +361,24 @@ def test_top_k_matches_numpy_model(alpha, beta, ratio):
             np.testing.assert_array_equal(hyp_scores[b, j, : len(seq)], local)
             np.testing.assert_array_equal(hyp_atten[b, j, : len(seq)], vecs)
             np.testing.assert_allclose(normalized[b, j], -neg, rtol=2e-6)
-            assert not ids[b, j, len(seq):].any() and not hyp_atten[b, j, len(seq):].any()
+            assert not ids[b, j, len(seq) :].any() and not hyp_atten[b, j, len(seq) :].any()
 
 
 def test_top_k_without_attention_penalises_every_position():
     state = _two_step_search()
     _, _, _, atten, normalized = ops.top_k_terminated_hyps(
-        *state[2:8], None, None, np.array([3, 3], np.int32), k=1, num_hyps_per_beam=4,
-        coverage_penalty=1.0)
+        *state[2:8],
+        None,
+        None,
+        np.array([3, 3], np.int32),
+        k=1,
+        num_hyps_per_beam=4,
+        coverage_penalty=1.0,
+    )
     assert atten.shape == (2, 1, 2, 0)
     _, _, _, _, plain = ops.top_k_terminated_hyps(
-        *state[2:8], None, None, np.array([3, 3], np.int32), k=1, num_hyps_per_beam=4)
+        *state[2:8], None, None, np.array([3, 3], np.int32), k=1, num_hyps_per_beam=4
+    )
     np.testing.assert_allclose(normalized - plain, 3 * np.log(np.float32(0.001)), rtol=1e-5)
 
 
@@ -286,25 +387,42 @@ def test_top_k_errors():
     lens = np.array([3, 3], np.int32)
     with pytest.raises(ValueError, match="must be a multiple of num_hyps_per_beam = 3"):
         ops.top_k_terminated_hyps(*state[2:10], lens, k=2, num_hyps_per_beam=3)
-    with pytest.raises(ValueError, match=r"src_seq_lengths must have shape \[B\] with \[B\] = \[2\]"):
+    with pytest.raises(
+        ValueError, match=r"src_seq_lengths must have shape \[B\] with \[B\] = \[2\]"
+    ):
         ops.top_k_terminated_hyps(*state[2:10], lens[:1], k=2, num_hyps_per_beam=4)
     with pytest.raises(ValueError, match=r"hyps must have shape \[T, N\] with \[T, N\] = \[2, 8\]"):
-        ops.top_k_terminated_hyps(state[2], state[3][:1], *state[4:10], lens, k=2,
-                                  num_hyps_per_beam=4)
+        ops.top_k_terminated_hyps(
+            state[2], state[3][:1], *state[4:10], lens, k=2, num_hyps_per_beam=4
+        )
     with pytest.raises(ValueError, match="both be arrays or both None"):
         ops.top_k_terminated_hyps(*state[2:9], None, lens, k=2, num_hyps_per_beam=4)
     # A hyp terminated at step 2 reads the back-pointer of step 1.
     state = initial_state(1, 2, 3, 0)
-    steps = [np.log([[0.6, 0.4, 1e-7]] * 2), np.log([[0.5, 0.4, 0.1]] * 2),
-             np.log([[0.05, 0.05, 0.9]] * 2)]
+    steps = [
+        np.log([[0.6, 0.4, 1e-7]] * 2),
+        np.log([[0.5, 0.4, 0.1]] * 2),
+        np.log([[0.05, 0.05, 0.9]] * 2),
+    ]
     for t, scores in enumerate(steps):
-        state = list(ops.beam_search_step(scores, np.zeros([2, 0], np.float32), *state, None, t,
-                                          eos_id=2, beam_size=3.0, num_hyps_per_beam=2)[:11])
+        state = list(
+            ops.beam_search_step(
+                scores,
+                np.zeros([2, 0], np.float32),
+                *state,
+                None,
+                t,
+                eos_id=2,
+                beam_size=3.0,
+                num_hyps_per_beam=2,
+            )[:11]
+        )
     assert (state[5][2] >= 0).all()
     state[4][1, :] = 99
     with pytest.raises(ValueError, match=r"prev_hyps\[1, 0\] = 99 is not a slot in \[0, 2\)"):
-        ops.top_k_terminated_hyps(*state[2:8], None, None, np.array([1], np.int32), k=2,
-                                  num_hyps_per_beam=2)
+        ops.top_k_terminated_hyps(
+            *state[2:8], None, None, np.array([1], np.int32), k=2, num_hyps_per_beam=2
+        )
 
 
 def test_unpack_hyp_longest_and_truncation():
@@ -328,12 +446,19 @@ def test_hyps_from_beam_search_outs_reference():
     zeros = np.zeros([3, 4], np.float32)
     atten = np.arange(24, dtype=np.float32).reshape(3, 4, 2)
     ids, lens, scores, vecs = ops.hyps_from_beam_search_outs(
-        hyps, prev, done, zeros, atten, zeros, np.ones_like(atten), eos_id=2,
-        num_hyps_per_beam=2)
+        hyps, prev, done, zeros, atten, zeros, np.ones_like(atten), eos_id=2, num_hyps_per_beam=2
+    )
     assert ids.shape == (3, 4, 3) and vecs.shape == (3, 4, 3, 2)
     np.testing.assert_array_equal(lens[2], [3, 3, 3, 3])
     np.testing.assert_array_equal(ids[2], [[5, 7, 2], [6, 8, 2], [3, 9, 2], [4, 10, 2]])
-    np.testing.assert_array_equal(vecs[2], [[[4, 5], [8, 9], [1, 1]], [[6, 7], [10, 11], [1, 1]],
-                                            [[0, 1], [12, 13], [1, 1]], [[2, 3], [14, 15], [1, 1]]])
+    np.testing.assert_array_equal(
+        vecs[2],
+        [
+            [[4, 5], [8, 9], [1, 1]],
+            [[6, 7], [10, 11], [1, 1]],
+            [[0, 1], [12, 13], [1, 1]],
+            [[2, 3], [14, 15], [1, 1]],
+        ],
+    )
     np.testing.assert_array_equal(lens[0], [1, 1, 1, 1])
     assert not scores.any()

@@ -1,4 +1,4 @@
-"""Tests of ops.beam_search_step: Lingvo's reference vectors, a numpy model, edge and error cases."""
+"""Tests of ops.beam_search_step: Lingvo's reference vectors, a numpy model, edge cases."""
 
 import threading
 
@@ -61,13 +61,17 @@ def initial_state(num_beams, num_hyps_per_beam, max_steps, src_len, best=MIN_SCO
 
 # The defaults of Lingvo's op test helper, which differ from the op's.
 TEST_HELPER_DEFAULTS = dict(
-    eos_id=2, beam_size=3.0, valid_eos_max_logit_delta=0.1, beam_independence=True,
+    eos_id=2,
+    beam_size=3.0,
+    valid_eos_max_logit_delta=0.1,
+    beam_independence=True,
     local_eos_threshold=-100.0,
 )
 
 
-def run_steps(steps, num_beams, max_steps, atten=None, best=MIN_SCORE, is_last_chunk=None,
-              **kwargs):
+def run_steps(
+    steps, num_beams, max_steps, atten=None, best=MIN_SCORE, is_last_chunk=None, **kwargs
+):
     """Runs one step per score matrix in `steps`; returns the final outputs and all of them."""
     steps = [np.asarray(s, np.float32) for s in steps]
     n = steps[0].shape[0]
@@ -86,8 +90,17 @@ def run_steps(steps, num_beams, max_steps, atten=None, best=MIN_SCORE, is_last_c
             last_chunk = np.asarray(is_last_chunk[t], bool)
         elif options.get("eoc_id", -1) >= 0:
             last_chunk = np.full([n], bool(options.get("merge_paths")))
-        out = ops.beam_search_step(scores, atten, *state[:2], *state[2:10], state[10], last_chunk,
-                                   t, num_hyps_per_beam=k, **options)
+        out = ops.beam_search_step(
+            scores,
+            atten,
+            *state[:2],
+            *state[2:10],
+            state[10],
+            last_chunk,
+            t,
+            num_hyps_per_beam=k,
+            **options,
+        )
         state = list(out[:11])
         history.append(out)
     return out, history
@@ -105,9 +118,9 @@ def done_hyp(out, t, slot):
         local.append(scores[s, cur])
         vecs.append(atten[s, cur])
         cur = prev[s, cur]
-    ids = ids[::-1] + [done[t, slot]]
-    local = local[::-1] + [done_scores[t, slot]]
-    vecs = vecs[::-1] + [done_atten[t, slot]]
+    ids = [*ids[::-1], done[t, slot]]
+    local = [*local[::-1], done_scores[t, slot]]
+    vecs = [*vecs[::-1], done_atten[t, slot]]
     return int(done[t, slot]), ids, np.array(local), np.array(vecs)
 
 
@@ -121,17 +134,47 @@ def done_slots(out):
 
 @pytest.mark.parametrize("atten_vecs", [True, False])
 def test_beam_search_op(atten_vecs):
-    out, _ = run_steps([S0, S1], num_beams=2, max_steps=6, atten=ATTEN, best=0.0,
-                       atten_vecs_in_hypothesis_protos=atten_vecs)
-    best, cum, scores, hyps, prev, done, _, _, done_atten, atten, beam_done, all_done = out
+    out, _ = run_steps(
+        [S0, S1],
+        num_beams=2,
+        max_steps=6,
+        atten=ATTEN,
+        best=0.0,
+        atten_vecs_in_hypothesis_protos=atten_vecs,
+    )
+    best, cum, scores, hyps, prev, _done, _, _, done_atten, atten, beam_done, all_done = out
     np.testing.assert_allclose(best, [1.769434, 1.640316], rtol=1e-6)
     np.testing.assert_allclose(
-        cum, [1.823942, 1.609159, 1.610366, 1.454234, 1.348811, 1.3167, 1.346274, 1.045735],
-        rtol=1e-6)
-    np.testing.assert_allclose(scores[0], [0.86230338, 0.84442794, 0.45372832, 0.38127339,
-                                           0.42067075, 0.25818801, 0.38612545, 0.18693292])
-    np.testing.assert_allclose(scores[1], [0.96163845, 0.76473117, 0.74806261, 0.60980642,
-                                           0.9281404, 0.47227204, 0.89254606, 0.20130682])
+        cum,
+        [1.823942, 1.609159, 1.610366, 1.454234, 1.348811, 1.3167, 1.346274, 1.045735],
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        scores[0],
+        [
+            0.86230338,
+            0.84442794,
+            0.45372832,
+            0.38127339,
+            0.42067075,
+            0.25818801,
+            0.38612545,
+            0.18693292,
+        ],
+    )
+    np.testing.assert_allclose(
+        scores[1],
+        [
+            0.96163845,
+            0.76473117,
+            0.74806261,
+            0.60980642,
+            0.9281404,
+            0.47227204,
+            0.89254606,
+            0.20130682,
+        ],
+    )
     assert not scores[2:].any() and not hyps[2:].any() and not prev[2:].any()
     np.testing.assert_array_equal(hyps[:2], [[1, 0, 0, 3, 4, 1, 3, 4], [1, 4, 4, 1, 1, 3, 1, 0]])
     np.testing.assert_array_equal(prev[:2], [[0, 1, 0, 1, 0, 1, 0, 1], [0, 1, 0, 1, 4, 1, 2, 1]])
@@ -148,8 +191,9 @@ def test_beam_search_op(atten_vecs):
     assert (terminal, ids, 5 % 2) == (2, [1, 2], 1)
     np.testing.assert_allclose(local, [0.25818801, 0.65319967])
     if atten_vecs:
-        np.testing.assert_allclose(vecs, [[0.38612545, 0.42067075, 0.84442794],
-                                          [0.45298624, 0.53518069, 0.57700801]])
+        np.testing.assert_allclose(
+            vecs, [[0.38612545, 0.42067075, 0.84442794], [0.45298624, 0.53518069, 0.57700801]]
+        )
     else:
         assert not done_atten.any()
     # Not asserted by Lingvo's test; its validating model found these too.
@@ -170,8 +214,7 @@ def test_two_steps_small_vocab_3():
 
 
 def test_three_steps_eos():
-    out, _ = run_steps([STEP_A, STEP_B, np.log([[0.05, 0.05, 0.9]] * 2)], num_beams=1,
-                       max_steps=3)
+    out, _ = run_steps([STEP_A, STEP_B, np.log([[0.05, 0.05, 0.9]] * 2)], num_beams=1, max_steps=3)
     np.testing.assert_allclose(out[0], [np.log(0.4 * 0.95 * 0.9)], rtol=1e-6)
     np.testing.assert_allclose(out[1], [np.log(0.4 * 0.95 * 0.05)] * 2, rtol=1e-6)
     np.testing.assert_array_equal(out[3][2], [0, 1])
@@ -188,13 +231,15 @@ def test_three_steps_eos():
 @pytest.mark.parametrize("force", [False, True])
 def test_three_steps_force_eos(force):
     last = np.log([[0.45, 0.44, 0.01], [0.5, 0.5, 0.01]])
-    out, _ = run_steps([STEP_A, STEP_B, last], num_beams=1, max_steps=3,
-                       force_eos_in_last_step=force)
+    out, _ = run_steps(
+        [STEP_A, STEP_B, last], num_beams=1, max_steps=3, force_eos_in_last_step=force
+    )
     if not force:
         assert done_slots(out) == []
         np.testing.assert_allclose(out[0], [MIN_SCORE])
-        np.testing.assert_allclose(out[1], np.log([0.4 * 0.95 * 0.45, 0.4 * 0.95 * 0.44]),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            out[1], np.log([0.4 * 0.95 * 0.45, 0.4 * 0.95 * 0.44]), rtol=1e-6
+        )
         return
     np.testing.assert_allclose(out[0], [np.log(0.4 * 0.95 * 0.01)], rtol=1e-6)
     _, ids, local, _ = done_hyp(out, 2, 0)
@@ -234,8 +279,9 @@ def test_v2_independence(independence):
         np.log([[1e-7, 1, 1e-7]] * 4),
         np.log([[0.05, 0.05, 0.9]] * 4),
     ]
-    out, history = run_steps(steps, num_beams=2, max_steps=4, beam_size=0.1,
-                             beam_independence=independence)
+    out, history = run_steps(
+        steps, num_beams=2, max_steps=4, beam_size=0.1, beam_independence=independence
+    )
     _, ids, local, _ = done_hyp(out, 1, 1)
     assert ids == [1, 2]
     np.testing.assert_allclose(local, [-0.223144, -0.510826], atol=1e-6)
@@ -280,8 +326,14 @@ def test_stopping(kwargs, expected):
 )
 def test_ensure_full_beam_more_strict(ensure_full_beam, beam_size, threshold, expected):
     steps = [np.log([[0.1, 0.1, 0.8]] * 2), np.log([[0.1, 0.1, 0.8], [0.9, 0.05, 0.05]])]
-    out, _ = run_steps(steps, num_beams=1, max_steps=4, beam_size=beam_size,
-                       local_eos_threshold=threshold, ensure_full_beam=ensure_full_beam)
+    out, _ = run_steps(
+        steps,
+        num_beams=1,
+        max_steps=4,
+        beam_size=beam_size,
+        local_eos_threshold=threshold,
+        ensure_full_beam=ensure_full_beam,
+    )
     assert out[11] is expected
 
 
@@ -290,15 +342,22 @@ def test_ensure_full_beam_two_beams():
         np.log([[0.1, 0.1, 0.8], [0.1, 0.1, 0.8], [0.1, 0.1, 0.8], [0.1, 0.1, 0.8]]),
         np.log([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8], [0.9, 0.05, 0.05], [0.1, 0.1, 0.8]]),
     ]
-    out, _ = run_steps(steps, num_beams=2, max_steps=4, beam_size=2.0, local_eos_threshold=-1.0,
-                       ensure_full_beam=True)
+    out, _ = run_steps(
+        steps,
+        num_beams=2,
+        max_steps=4,
+        beam_size=2.0,
+        local_eos_threshold=-1.0,
+        ensure_full_beam=True,
+    )
     np.testing.assert_array_equal(out[10], [False, True])
 
 
 def test_merge_paths_terminate_with_eoc():
     steps = [[[-10, -1, -10, 0], [-10] * 4], [[-0.3, -1.5, -10, -10], [-0.5, -2, -10, -10]]]
-    out, _ = run_steps(steps, num_beams=1, max_steps=3, merge_paths=True,
-                       valid_eos_max_logit_delta=5.0)
+    out, _ = run_steps(
+        steps, num_beams=1, max_steps=3, merge_paths=True, valid_eos_max_logit_delta=5.0
+    )
     np.testing.assert_array_equal(out[10], [False])
     assert done_slots(out) == [(1, 0), (1, 1)]
     terminal, ids, local, _ = done_hyp(out, 1, 0)
@@ -316,8 +375,14 @@ def test_merge_paths_eoc_versus_eos():
         [[-2.3, -10, -2.6, -9.7], [-2.4, -10, -2.1, -9]],
     ]
     last_chunk = [[False, False], [False, False], [True, True]]
-    out, _ = run_steps(steps, num_beams=1, max_steps=3, merge_paths=True,
-                       valid_eos_max_logit_delta=5.0, is_last_chunk=last_chunk)
+    out, _ = run_steps(
+        steps,
+        num_beams=1,
+        max_steps=3,
+        merge_paths=True,
+        valid_eos_max_logit_delta=5.0,
+        is_last_chunk=last_chunk,
+    )
     np.testing.assert_array_equal(out[10], [True])
     assert done_slots(out) == [(2, 0), (2, 1)]
     terminal, ids, _, _ = done_hyp(out, 2, 0)
@@ -333,19 +398,34 @@ def test_merge_paths_eoc_versus_eos():
 
 
 def _higher_key(c):
-    word, slot, local, glob = c
+    word, slot, _local, glob = c
     return (-glob, word, slot)
 
 
-def numpy_beam_search_step(scores, atten_probs, state, is_last_chunk, t, *, eos_id, beam_size,
-                           num_hyps_per_beam, eoc_id=-1, valid_eos_max_logit_delta=5.0,
-                           local_eos_threshold=-100.0, allow_empty_terminated_hyp=True,
-                           ensure_full_beam=False, force_eos_in_last_step=False,
-                           force_eos_in_top_k=False, force_last_chunk_eoc_in_top_k=False,
-                           beam_independence=False):
+def numpy_beam_search_step(
+    scores,
+    atten_probs,
+    state,
+    is_last_chunk,
+    t,
+    *,
+    eos_id,
+    beam_size,
+    num_hyps_per_beam,
+    eoc_id=-1,
+    valid_eos_max_logit_delta=5.0,
+    local_eos_threshold=-100.0,
+    allow_empty_terminated_hyp=True,
+    ensure_full_beam=False,
+    force_eos_in_last_step=False,
+    force_eos_in_top_k=False,
+    force_last_chunk_eoc_in_top_k=False,
+    beam_independence=False,
+):
     """Spec section 2.4, written for clarity: full sorts, float32 arithmetic."""
     best, cum, h_scores, h_hyps, h_prev, done, d_scores, d_cum, d_atten, h_atten, beam_done = [
-        np.array(a, copy=True) for a in state]
+        np.array(a, copy=True) for a in state
+    ]
     n, _ = scores.shape
     k = num_hyps_per_beam
     b_count = n // k
@@ -364,10 +444,11 @@ def numpy_beam_search_step(scores, atten_probs, state, is_last_chunk, t, *, eos_
                 prefix.append(int(h_hyps[s, cur]))
             cur = h_prev[s, cur]
         glob = (cum[i] + scores[i]).astype(np.float32)
-        cands = [(w, i, scores[i, w], glob[w]) for w in range(scores.shape[1])
-                 if not np.isnan(glob[w])]
+        cands = [
+            (w, i, scores[i, w], glob[w]) for w in range(scores.shape[1]) if not np.isnan(glob[w])
+        ]
         if last_step:
-            cands.sort(key=lambda c: (c[0] != eos_id,) + _higher_key(c))
+            cands.sort(key=lambda c: (c[0] != eos_id, *_higher_key(c)))
             entries = sorted(cands[:m], key=_higher_key)
         else:
             entries = sorted(cands, key=_higher_key)[:m]
@@ -376,15 +457,18 @@ def numpy_beam_search_step(scores, atten_probs, state, is_last_chunk, t, *, eos_
             entries[-1] = eos
         chunk = eoc_id >= 0 and bool(is_last_chunk[i])
         if force_last_chunk_eoc_in_top_k and chunk and all(e[0] != eoc_id for e in entries):
-            entries = entries[:-2] + [(eoc_id, i, scores[i, eoc_id], glob[eoc_id]), entries[-1]]
+            entries = [*entries[:-2], (eoc_id, i, scores[i, eoc_id], glob[eoc_id]), entries[-1]]
         threshold = np.float32(entries[0][3] - np.float32(valid_eos_max_logit_delta))
         for e in entries:
             if e[0] == eos_id:
                 if last_step or (e[3] > threshold and e[2] > local_eos_threshold):
                     terminal[i] = e
             elif chunk and e[0] == eoc_id:
-                if (e[3] > threshold and e[2] > local_eos_threshold
-                        and (allow_empty_terminated_hyp or prefix)):
+                if (
+                    e[3] > threshold
+                    and e[2] > local_eos_threshold
+                    and (allow_empty_terminated_hyp or prefix)
+                ):
                     terminal[i] = e
             else:
                 pools[b].append(e)
@@ -408,8 +492,20 @@ def numpy_beam_search_step(scores, atten_probs, state, is_last_chunk, t, *, eos_
         if ensure_full_beam and (done[: t + 1, slots] >= 0).sum() < k:
             continue
         beam_done[b] = not any(cum[s] > best[b] - np.float32(beam_size) for s in slots)
-    return [best, cum, h_scores, h_hyps, h_prev, done, d_scores, d_cum, d_atten, h_atten,
-            beam_done, bool(beam_done.all())]
+    return [
+        best,
+        cum,
+        h_scores,
+        h_hyps,
+        h_prev,
+        done,
+        d_scores,
+        d_cum,
+        d_atten,
+        h_atten,
+        beam_done,
+        bool(beam_done.all()),
+    ]
 
 
 RANDOM_CONFIGS = [
@@ -440,10 +536,21 @@ def test_matches_numpy_model_on_random_searches(config_index, seed):
         last_chunk = rng.random(n) < 0.5
         got = ops.beam_search_step(scores, atten, *ours, last_chunk, t, **kwargs)
         want = numpy_beam_search_step(scores, atten, model, last_chunk, t, **kwargs)
-        names = ["best_scores", "cumulative_scores", "scores", "hyps", "prev_hyps", "done_hyps",
-                 "done_scores", "done_cumulative_scores", "done_atten_probs", "atten_probs",
-                 "beam_done", "all_done"]
-        for name, g, w in zip(names, got, want):
+        names = [
+            "best_scores",
+            "cumulative_scores",
+            "scores",
+            "hyps",
+            "prev_hyps",
+            "done_hyps",
+            "done_scores",
+            "done_cumulative_scores",
+            "done_atten_probs",
+            "atten_probs",
+            "beam_done",
+            "all_done",
+        ]
+        for name, g, w in zip(names, got, want, strict=False):
             np.testing.assert_array_equal(g, w, err_msg=f"{name} at step {t}")
         ours, model = list(got[:11]), want[:11]
 
@@ -459,11 +566,29 @@ def test_large_vocab_matches_full_sort():
     state = initial_state(num_beams, k, 2, 1)
     state[1] = cum
     atten = np.ones([n, 1], np.float32)
-    got = ops.beam_search_step(scores, atten, *state, None, 1, eos_id=2, beam_size=3.0,
-                               num_hyps_per_beam=k, valid_eos_max_logit_delta=0.0)
-    want = numpy_beam_search_step(scores, atten, state, None, 1, eos_id=2, beam_size=3.0,
-                                  num_hyps_per_beam=k, valid_eos_max_logit_delta=0.0)
-    for g, w in zip(got, want):
+    got = ops.beam_search_step(
+        scores,
+        atten,
+        *state,
+        None,
+        1,
+        eos_id=2,
+        beam_size=3.0,
+        num_hyps_per_beam=k,
+        valid_eos_max_logit_delta=0.0,
+    )
+    want = numpy_beam_search_step(
+        scores,
+        atten,
+        state,
+        None,
+        1,
+        eos_id=2,
+        beam_size=3.0,
+        num_hyps_per_beam=k,
+        valid_eos_max_logit_delta=0.0,
+    )
+    for g, w in zip(got, want, strict=False):
         np.testing.assert_array_equal(g, w)
 
 
@@ -485,12 +610,12 @@ def test_inputs_are_not_modified_unless_inplace():
     args = _one_step_args()
     before = [np.array(a, copy=True) for a in args[:-1]]
     out = ops.beam_search_step(*args, 0, **ATTRS)
-    for a, b in zip(args[:-1], before):
+    for a, b in zip(args[:-1], before, strict=False):
         np.testing.assert_array_equal(a, b)
     out_inplace = ops.beam_search_step(*args, 0, inplace=True, **ATTRS)
-    for got, arg in zip(out_inplace[:11], args[2:13]):
+    for got, arg in zip(out_inplace[:11], args[2:13], strict=False):
         assert got is arg
-    for g, w in zip(out, out_inplace):
+    for g, w in zip(out, out_inplace, strict=False):
         np.testing.assert_array_equal(g, w)
 
 
@@ -507,7 +632,7 @@ def test_other_dtypes_and_none_beam_done_are_accepted():
     converted = [a.astype(np.float64) if a.dtype == np.float32 else a for a in args[:-1]]
     converted[12] = None
     got = ops.beam_search_step(*converted, None, 0, **ATTRS)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=False):
         np.testing.assert_array_equal(g, w)
     assert got[0].dtype == np.float32 and got[3].dtype == np.int32 and got[10].dtype == bool
 
@@ -543,8 +668,11 @@ def test_releases_the_gil():
     thread.start()
     try:
         for t in range(4):
-            state = list(ops.beam_search_step(scores, atten, *state, None, t, eos_id=2,
-                                              beam_size=3.0, num_hyps_per_beam=4)[:11])
+            state = list(
+                ops.beam_search_step(
+                    scores, atten, *state, None, t, eos_id=2, beam_size=3.0, num_hyps_per_beam=4
+                )[:11]
+            )
     finally:
         stop.set()
         thread.join()
@@ -557,11 +685,19 @@ def test_releases_the_gil():
         (0, np.zeros([4]), r"scores must have shape \[N, V\], got \(4,\)"),
         (1, np.zeros([3, 3]), r"atten_probs must have shape \[N, S\] with \[N\] = \[4\]"),
         (2, np.zeros([3]), r"N = B \* num_hyps_per_beam .* B = best_scores.shape\[0\] = 3"),
-        (3, np.zeros([5]), r"cumulative_scores must have shape \[N\] with \[N\] = \[4\], got \(5,\)"),
+        (
+            3,
+            np.zeros([5]),
+            r"cumulative_scores must have shape \[N\] with \[N\] = \[4\], got \(5,\)",
+        ),
         (4, np.zeros([2, 4]), r"in_scores must have shape \[T, N\] with \[T, N\] = \[3, 4\]"),
         (6, np.zeros([3, 5], np.int32), r"in_prev_hyps must have shape \[T, N\]"),
         (7, np.zeros([3, 4, 1], np.int32), r"in_done_hyps must have shape \[T, N\]"),
-        (10, np.zeros([3, 4, 2]), r"in_done_atten_probs must have shape \[T, N, S\] .* = \[3, 4, 3\]"),
+        (
+            10,
+            np.zeros([3, 4, 2]),
+            r"in_done_atten_probs must have shape \[T, N, S\] .* = \[3, 4, 3\]",
+        ),
         (11, np.zeros([3, 4]), r"in_atten_probs must have shape \[T, N, S\]"),
         (12, np.zeros([3], bool), r"in_beam_done must have shape \[B\] with \[B\] = \[2\]"),
     ],

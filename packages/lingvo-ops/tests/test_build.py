@@ -42,7 +42,7 @@ def test_installed_files_are_only_lingvo_ops():
 
 
 def test_public_api():
-    assert ops.__all__ == ["__version__", "ascii_to_token_ids", "id_to_ascii"]
+    assert {"__version__", "ascii_to_token_ids", "id_to_ascii"} <= set(ops.__all__)
     assert ops.ascii_to_token_ids is _ops.ascii_to_token_ids
     assert ops.id_to_ascii is _ops.id_to_ascii
     assert "Args:" in ops.ascii_to_token_ids.__doc__

@@ -22,7 +22,8 @@ namespace {
 // x86-64 baseline.
 constexpr int64_t kBlock = 32;
 
-int64_t NextBlockScalar(const float* row, int64_t w, int64_t limit, float cum,
+[[maybe_unused]] int64_t NextBlockScalar(const float* row, int64_t w, int64_t limit,
+                                         float cum,
                         float threshold) {
   for (; w < limit; w += kBlock) {
     int any = 0;

@@ -1,12 +1,5 @@
 """Lingvo's C++ ops as pybind11 kernels over numpy arrays, free of any TensorFlow ABI."""
 
-from lingvo.ops._ops import ascii_to_token_ids, id_to_ascii
-from lingvo.ops._ops import (
-    beam_search_step,
-    hyps_from_beam_search_outs,
-    top_k_terminated_hyps,
-    unpack_hyp,
-)
 from lingvo.ops._batching import (
     Batch,
     BucketBatcher,
@@ -18,30 +11,36 @@ from lingvo.ops._ops import (
     DataLossError,
     RecordYielder,
     TFRecordWriter,
+    ascii_to_token_ids,
+    beam_search_step,
     crc32c,
+    hyps_from_beam_search_outs,
+    id_to_ascii,
     masked_crc32c,
     read_records,
+    top_k_terminated_hyps,
+    unpack_hyp,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Batch",
+    "BucketBatcher",
+    "DataLossError",
+    "PaddedBatch",
+    "RecordYielder",
+    "TFRecordWriter",
     "__version__",
     "ascii_to_token_ids",
-    "id_to_ascii",
     "beam_search_step",
+    "crc32c",
+    "generic_input",
+    "hyps_from_beam_search_outs",
+    "id_to_ascii",
+    "masked_crc32c",
+    "pad_and_stack",
+    "read_records",
     "top_k_terminated_hyps",
     "unpack_hyp",
-    "hyps_from_beam_search_outs",
-    "crc32c",
-    "masked_crc32c",
-    "DataLossError",
-    "TFRecordWriter",
-    "read_records",
-    "RecordYielder",
-    "BucketBatcher",
-    "Batch",
-    "PaddedBatch",
-    "pad_and_stack",
-    "generic_input",
 ]

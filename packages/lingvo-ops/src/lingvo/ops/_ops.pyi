@@ -137,3 +137,236 @@ class _BucketBatcher:
     bucket_upper_bound: list[int]
     bucket_batch_limit: list[int]
     flush_every_n: int
+
+# Beam search (csrc/beam_search/). B beams of K hyps, N = K * B; hyp j of beam b
+# is at index j * B + b of every size-N axis. T decode steps, V words, S source
+# positions. A hyp terminated at step t from slot i is recorded at [t, i] of the
+# done_* arrays (terminal symbol or -1, its local and global score, its step-t
+# attention); its earlier steps are the back-pointer chain from slot i at step
+# t - 1 through hyps / prev_hyps / scores / atten_probs.
+
+def beam_search_step(
+    scores: npt.ArrayLike,
+    atten_probs: npt.ArrayLike,
+    best_scores: npt.ArrayLike,
+    cumulative_scores: npt.ArrayLike,
+    in_scores: npt.ArrayLike,
+    in_hyps: npt.ArrayLike,
+    in_prev_hyps: npt.ArrayLike,
+    in_done_hyps: npt.ArrayLike,
+    in_done_scores: npt.ArrayLike,
+    in_done_cumulative_scores: npt.ArrayLike,
+    in_done_atten_probs: npt.ArrayLike,
+    in_atten_probs: npt.ArrayLike,
+    in_beam_done: npt.ArrayLike | None,
+    is_last_chunk: npt.ArrayLike | None,
+    cur_step: int,
+    *,
+    eos_id: int,
+    beam_size: float,
+    num_hyps_per_beam: int,
+    eoc_id: int = -1,
+    valid_eos_max_logit_delta: float = 5.0,
+    local_eos_threshold: float = -100.0,
+    merge_paths: bool = False,
+    allow_empty_terminated_hyp: bool = True,
+    ensure_full_beam: bool = False,
+    force_eos_in_last_step: bool = False,
+    force_eos_in_top_k: bool = False,
+    force_last_chunk_eoc_in_top_k: bool = False,
+    merged_topk_buffer_size_factor: int = 2,
+    beam_independence: bool = False,
+    atten_vecs_in_hypothesis_protos: bool = True,
+    inplace: bool = False,
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.bool_],
+    bool,
+]:
+    """One step of hyp-major beam search (Lingvo's BeamSearchStepV2).
+
+    Start from best_scores -1e36, zeros everywhere else and in_done_hyps -1.
+
+    Args:
+      scores: float32 [N, V] local scores of this step.
+      atten_probs: float32 [N, S] attention of this step.
+      best_scores: float32 [B] best terminated global score per beam.
+      cumulative_scores: float32 [N] global score of each hyp so far.
+      in_scores: float32 [T, N] local score history.
+      in_hyps: int32 [T, N] token history.
+      in_prev_hyps: int32 [T, N] back-pointers to the previous step's slot.
+      in_done_hyps: int32 [T, N] terminal symbol (eos, or eoc on a last chunk)
+        of the hyp terminated at (t, slot); -1 where none.
+      in_done_scores: float32 [T, N] local score of that terminal symbol.
+      in_done_cumulative_scores: float32 [T, N] global score of that hyp.
+      in_done_atten_probs: float32 [T, N, S] attention of its terminal step.
+      in_atten_probs: float32 [T, N, S] attention history.
+      in_beam_done: bool [B] done flags, or None for all False.
+      is_last_chunk: bool [N], read only when eoc_id >= 0.
+      cur_step: The step t being taken, 0 <= t < T.
+      eos_id: End-of-sequence id, < V.
+      beam_size: A score margin: a beam is done once no hyp is within it of
+        the beam's best terminated score.
+      num_hyps_per_beam: K = N / B.
+      eoc_id: End-of-chunk (epsilon) id, or -1.
+      valid_eos_max_logit_delta: eos terminates only within this of the hyp's
+        best extension.
+      local_eos_threshold: eos (and last-chunk eoc) terminate only when their
+        local score is above this.
+      merge_paths: Merge hyps equal up to epsilons (needs eoc_id >= 0).
+      allow_empty_terminated_hyp: Whether a last-chunk eoc may terminate an
+        all-epsilon hyp.
+      ensure_full_beam: A beam is not done before it has K terminations.
+      force_eos_in_last_step: At t = T - 1 every hyp terminates with eos.
+      force_eos_in_top_k: eos is always a candidate of every hyp.
+      force_last_chunk_eoc_in_top_k: eoc is always a candidate of last-chunk
+        hyps.
+      merged_topk_buffer_size_factor: Buffer factor of the merging pool.
+      beam_independence: Beams already done are left untouched.
+      atten_vecs_in_hypothesis_protos: Whether done attention is recorded.
+      inplace: Write into the state arrays passed in (each a writable
+        C-contiguous array of its dtype) and return them, instead of copies.
+
+    Returns:
+      (best_scores, cumulative_scores, scores, hyps, prev_hyps, done_hyps,
+      done_scores, done_cumulative_scores, done_atten_probs, atten_probs,
+      beam_done, all_done): the new state in argument order, and whether every
+      beam is done.
+
+    Raises:
+      ValueError: A shape does not match (the message names the input and its
+        expected shape), an id or attribute is out of range, a back-pointer
+        is not a slot, or a score row is all NaN.
+      TypeError: An input does not hold numbers of the right kind.
+    """
+
+def top_k_terminated_hyps(
+    scores: npt.ArrayLike,
+    hyps: npt.ArrayLike,
+    prev_hyps: npt.ArrayLike,
+    done_hyps: npt.ArrayLike,
+    done_scores: npt.ArrayLike,
+    done_cumulative_scores: npt.ArrayLike,
+    done_atten_probs: npt.ArrayLike | None,
+    atten_probs: npt.ArrayLike | None,
+    src_seq_lengths: npt.ArrayLike,
+    *,
+    k: int,
+    num_hyps_per_beam: int,
+    length_normalization: float = 0.0,
+    coverage_penalty: float = 0.0,
+    target_seq_length_ratio: float = 1.0,
+    merge_paths: bool = False,
+) -> tuple[
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+]:
+    """The best k terminated hyps of each beam (Lingvo's TopKTerminatedHyps).
+
+    Each termination is scored sum(scores) / ((L + 5)**a / 5**a)
+    + r * b * sum_{p < n} log(clip(c_p / r, 0.001, 0.5)), L its length with the
+    terminal, c_p its attention on source position p summed over its steps and
+    n the beam's source length; ties go to the shorter hyp.
+
+    Args:
+      scores: float32 [T, N] local score history (beam_search_step's output 2).
+      hyps: int32 [T, N] token history.
+      prev_hyps: int32 [T, N] back-pointers.
+      done_hyps: int32 [T, N] terminal symbols, -1 where none.
+      done_scores: float32 [T, N].
+      done_cumulative_scores: float32 [T, N].
+      done_atten_probs: float32 [T, N, S], or None with atten_probs.
+      atten_probs: float32 [T, N, S] attention history, or None.
+      src_seq_lengths: int32 [B] source lengths.
+      k: Hyps kept per beam.
+      num_hyps_per_beam: K; B = N / K.
+      length_normalization: a >= 0.
+      coverage_penalty: b >= 0.
+      target_seq_length_ratio: r.
+      merge_paths: The search merged paths, so each step of a hyp scores its
+        global score divided by its length.
+
+    Returns:
+      (ids, lens, scores, atten_probs, normalized_scores): int32 [B, k, T],
+      int32 [B, k], float32 [B, k, T], float32 [B, k, T, S] (S = 0 without
+      attention) and float32 [B, k]. Row [b, j] is the j-th best hyp of beam b,
+      Lingvo's Hypothesis with beam_id b, ids ids[b, j, :lens[b, j]], scores
+      scores[b, j, :lens[b, j]], one atten vec per step and normalized_score;
+      lens 0 means no hyp. Entries past lens are zero.
+
+    Raises:
+      ValueError: A shape does not match or a back-pointer is not a slot.
+      TypeError: An input does not hold numbers of the right kind.
+    """
+
+def unpack_hyp(
+    ids: npt.ArrayLike,
+    lens: npt.ArrayLike,
+    normalized_scores: npt.ArrayLike,
+    max_seq_length: int = 0,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    """Flattens hyps to zero-padded id rows (Lingvo's UnpackHyp).
+
+    Args:
+      ids: int32 [..., L] tokens, e.g. top_k_terminated_hyps' [B, k, T].
+      lens: int32 [...] lengths.
+      normalized_scores: float32 [...] scores.
+      max_seq_length: Width of the rows; 0 = the longest hyp.
+
+    Returns:
+      (ids, lens, scores): int32 [M, width], int32 [M] clipped to the width and
+      float32 [M], M the product of the leading dimensions (row b * k + j).
+
+    Raises:
+      ValueError: A shape does not match or max_seq_length < 0.
+    """
+
+def hyps_from_beam_search_outs(
+    hyps: npt.ArrayLike,
+    prev_hyps: npt.ArrayLike,
+    done_hyps: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    atten_probs: npt.ArrayLike,
+    eos_scores: npt.ArrayLike,
+    eos_atten_probs: npt.ArrayLike,
+    *,
+    eos_id: int,
+    num_hyps_per_beam: int,
+) -> tuple[
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+]:
+    """The terminated hyps of TPU-style outputs (Lingvo's HypsFromBeamSearchOuts).
+
+    Args:
+      hyps: int32 [T, N] tokens.
+      prev_hyps: int32 [T, N] back-pointers.
+      done_hyps: bool [T, N] whether a hyp terminated at (t, n).
+      scores: float32 [T, N] local scores.
+      atten_probs: float32 [T, N, S] attention.
+      eos_scores: float32 [T, N] local score of eos.
+      eos_atten_probs: float32 [T, N, S] attention of the eos step.
+      eos_id: The terminal symbol.
+      num_hyps_per_beam: K; row (t, n) belongs to beam n % (N / K).
+
+    Returns:
+      (ids, lens, scores, atten_probs): int32 [T, N, T], int32 [T, N] (0 where
+      nothing terminated), float32 [T, N, T] and float32 [T, N, T, S].
+
+    Raises:
+      ValueError: A shape does not match or a back-pointer is not a slot.
+    """

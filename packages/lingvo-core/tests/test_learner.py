@@ -1,0 +1,187 @@
+"""Tests of the learner's gradient pipeline and of the moving average of weights."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from lingvo.core import base_layer, ema, learner, optimizer, py_utils, schedule
+
+
+class TwoVars(base_layer.BaseLayer):
+    """Holds `hello` = 1 and `world` = 2 (and a non-trainable `mars`)."""
+
+    def _CreateLayerVariables(self):
+        super()._CreateLayerVariables()
+        c = py_utils.WeightInit.Constant
+        self.CreateVariable("hello", py_utils.WeightParams([], c(1.0)))
+        self.CreateVariable("world", py_utils.WeightParams([], c(2.0)))
+        self.CreateVariable("mars", py_utils.WeightParams([], c(3.0)), trainable=False)
+
+
+def _Learner(**kwargs):
+    p = learner.Learner.Params().Set(
+        optimizer=optimizer.SGD.Params(),
+        learning_rate=0.1,
+        lr_schedule=schedule.ConstantOne.Params(),
+    )
+    p.Set(**kwargs)
+    return p.Instantiate()
+
+
+def _Layer(**kwargs):
+    return TwoVars.Params().Set(name="m", **kwargs).Instantiate()
+
+
+def test_basic_sgd_step():
+    layer, lrn = _Layer(), _Learner()
+    _, stats = lrn.Apply(lambda: layer.vars.hello - 2.0 * layer.vars.world, layer, step=0)
+    np.testing.assert_allclose(layer.vars.hello.numpy(), 0.9, rtol=1e-6)
+    np.testing.assert_allclose(layer.vars.world.numpy(), 2.2, rtol=1e-6)
+    assert layer.vars.mars.numpy() == 3.0
+    np.testing.assert_allclose(stats.grad_norm.numpy(), math.sqrt(5.0), rtol=1e-6)
+    np.testing.assert_allclose(stats.var_norm.numpy(), math.sqrt(5.0), rtol=1e-6)
+    np.testing.assert_allclose(stats.learning_rate.numpy(), 0.1, rtol=1e-6)
+    assert not stats.has_nan_or_inf.numpy()
+    assert "grad_norm/all/loss" in learner.Learner.EvalMetrics(stats)
+
+
+def test_metrics_dict_and_bprop_filters():
+    layer, lrn = _Layer(), _Learner(bprop_variable_filter="o", bprop_variable_exclusion="ello")
+    metrics, _ = lrn.Apply(
+        lambda: {"loss": (layer.vars.hello - 2.0 * layer.vars.world, 1.0)}, layer, step=0
+    )
+    assert "loss" in metrics
+    assert layer.vars.hello.numpy() == 1.0
+    np.testing.assert_allclose(layer.vars.world.numpy(), 2.2, rtol=1e-6)
+
+
+def test_global_norm_clipping():
+    layer, lrn = _Layer(), _Learner(clip_gradient_norm_to_value=1.0)
+    # Gradients (3, 4): norm 5, scaled by 1/5 to (0.6, 0.8).
+    _, stats = lrn.Apply(lambda: 3.0 * layer.vars.hello + 4.0 * layer.vars.world, layer, step=0)
+    np.testing.assert_allclose(stats.grad_norm.numpy(), 5.0, rtol=1e-6)
+    np.testing.assert_allclose(stats.grad_scale.numpy(), 0.2, rtol=1e-6)
+    np.testing.assert_allclose(layer.vars.hello.numpy(), 1.0 - 0.06, rtol=1e-6)
+    np.testing.assert_allclose(layer.vars.world.numpy(), 2.0 - 0.08, rtol=1e-6)
+
+
+def test_single_norm_clipping():
+    layer, lrn = _Layer(), _Learner(clip_gradient_single_norm_to_value=3.5)
+    lrn.Apply(lambda: 3.0 * layer.vars.hello + 4.0 * layer.vars.world, layer, step=0)
+    np.testing.assert_allclose(layer.vars.hello.numpy(), 1.0 - 0.3, rtol=1e-6)
+    np.testing.assert_allclose(layer.vars.world.numpy(), 2.0 - 0.35, rtol=1e-6)
+
+
+def test_grad_norm_to_clip_to_zero():
+    layer, lrn = _Layer(), _Learner(grad_norm_to_clip_to_zero=4.0)
+    _, stats = lrn.Apply(lambda: 3.0 * layer.vars.hello + 4.0 * layer.vars.world, layer, step=0)
+    assert stats.grad_scale.numpy() == 0.0
+    assert layer.vars.hello.numpy() == 1.0 and layer.vars.world.numpy() == 2.0
+    assert lrn.vars.num_nonfinite_steps.numpy() == 0
+
+
+def test_l2_and_l1_terms_honour_skip_lp():
+    layer, lrn = _Layer(), _Learner(l2_regularizer_weight=0.5)
+    _, stats = lrn.Apply(lambda: layer.vars.hello + layer.vars.world, layer, step=0)
+    # grad = 1 + 0.5 * v: hello 1.5, world 2.0; l2_loss = 0.5 * 0.5 * (1 + 4).
+    np.testing.assert_allclose(stats.l2_loss.numpy(), 1.25, rtol=1e-6)
+    np.testing.assert_allclose(layer.vars.hello.numpy(), 1.0 - 0.15, rtol=1e-6)
+    np.testing.assert_allclose(layer.vars.world.numpy(), 2.0 - 0.2, rtol=1e-6)
+    np.testing.assert_allclose(stats.loss.numpy(), 3.0)  # the regulariser is not in the loss
+    layer, lrn = _Layer(skip_lp_regularization=True), _Learner(l1_regularizer_weight=0.5)
+    _, stats = lrn.Apply(lambda: layer.vars.hello + layer.vars.world, layer, step=0)
+    assert stats.l1_loss.numpy() == 0.0
+    np.testing.assert_allclose(layer.vars.hello.numpy(), 0.9, rtol=1e-6)
+
+
+def test_nonfinite_step_is_skipped_and_counted():
+    layer, lrn = _Layer(), _Learner(optimizer=optimizer.Adam.Params())
+    beta1_power = lrn.optimizer.vars.beta1_power.numpy()
+    step = tf.function(lambda: lrn.Apply(lambda: layer.vars.hello * np.nan, layer, step=0)[1])
+    stats = step()
+    assert stats.has_nan_or_inf.numpy() and stats.num_nonfinite_steps.numpy() == 1
+    assert layer.vars.hello.numpy() == 1.0 and layer.vars.world.numpy() == 2.0
+    assert lrn.optimizer.vars.beta1_power.numpy() == beta1_power  # optimizer never ran
+    stats = step()
+    assert lrn.vars.num_nonfinite_steps.numpy() == 2
+
+
+def test_overflowing_norm_counts_as_nonfinite():
+    layer, lrn = _Layer(), _Learner()
+    _, stats = lrn.Apply(lambda: 1e30 * (layer.vars.hello + layer.vars.world), layer, step=0)
+    assert stats.grad_norm_is_nan_or_inf.numpy() and stats.has_nan_or_inf.numpy()
+    assert layer.vars.hello.numpy() == 1.0
+
+
+def test_nonfinite_step_lingvo_mode_applies_zero_gradients():
+    layer, lrn = _Layer(), _Learner(skip_nonfinite_steps=False)
+    _, stats = lrn.Apply(lambda: layer.vars.hello * np.inf, layer, step=0)
+    assert stats.grad_scale.numpy() == 0.0
+    assert layer.vars.hello.numpy() == 1.0 and lrn.vars.num_nonfinite_steps.numpy() == 0
+
+
+def test_learning_rate_follows_the_schedule():
+    layer = _Layer()
+    lrn = (
+        learner.Learner.Params()
+        .Set(
+            optimizer=optimizer.SGD.Params(),
+            learning_rate=1.0,
+            lr_schedule=schedule.PiecewiseConstantSchedule.Params().Set(
+                boundaries=[10], values=[0.1, 0.01]
+            ),
+        )
+        .Instantiate()
+    )
+    _, stats = lrn.Apply(lambda: layer.vars.hello, layer, step=tf.constant(10, tf.int64))
+    np.testing.assert_allclose(stats.learning_rate.numpy(), 0.01, rtol=1e-6)
+    np.testing.assert_allclose(layer.vars.hello.numpy(), 0.99, rtol=1e-6)
+
+
+def test_mutually_exclusive_clipping():
+    try:
+        _Learner(clip_gradient_norm_to_value=1.0, clip_gradient_single_norm_to_value=1.0)
+    except ValueError as e:
+        assert "mutually exclusive" in str(e)
+    else:
+        raise AssertionError("expected ValueError")
+
+
+def test_ema_two_steps():
+    layer = _Layer()
+    avg = ema.ExponentialMovingAverage(0.9, use_num_updates=False)
+    hello = layer.vars.hello
+    hello.assign(0.5)
+    avg.Apply(layer)
+    # The shadow starts at 0.5 (the value when first created) and stays there.
+    hello.assign(0.25)
+    avg.Apply(layer)
+    np.testing.assert_allclose(avg.Average(hello).numpy(), 0.9 * 0.5 + 0.1 * 0.25, rtol=1e-6)
+    assert "m/hello/var/ExponentialMovingAverage" in avg.shadows
+    theta = avg.AveragedTheta(layer)
+    np.testing.assert_allclose(theta.hello.numpy(), 0.475, rtol=1e-6)
+
+
+def test_ema_num_updates_caps_the_decay():
+    v = tf.Variable(1.0, name="v")
+    avg = ema.ExponentialMovingAverage(0.9)
+    avg.Apply([v], step=0)
+    v.assign(0.0)
+    decay = avg.Apply([v], step=0)  # min(0.9, 1/10) = 0.1
+    np.testing.assert_allclose(decay.numpy(), 0.1, rtol=1e-6)
+    np.testing.assert_allclose(avg.Average(v).numpy(), 0.1, rtol=1e-6)
+    v.assign(1.0)
+    avg.Apply([v], step=90)  # min(0.9, 91/100) = 0.9
+    np.testing.assert_allclose(avg.Average(v).numpy(), 0.9 * 0.1 + 0.1, rtol=1e-6)
+
+
+def test_ema_with_schedule():
+    v = tf.Variable(2.0, name="w")
+    avg = ema.ExponentialMovingAverage(
+        0.0, decay_schedule=schedule.Constant.Params().Set(value=0.5).Instantiate()
+    )
+    avg.Apply([v], step=0)
+    v.assign(0.0)
+    avg.Apply([v], step=1)
+    np.testing.assert_allclose(avg.Average(v).numpy(), 1.0)
