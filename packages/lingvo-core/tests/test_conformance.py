@@ -158,9 +158,7 @@ REGISTRY = [
     ),
     Case(
         "embedding_gather",
-        lambda: layers.SimpleEmbeddingLayer.Params().Set(
-            name="emb", vocab_size=7, embedding_dim=3
-        ),
+        lambda: layers.SimpleEmbeddingLayer.Params().Set(name="emb", vocab_size=7, embedding_dim=3),
         lambda: (tf.constant([[0, 6, 2], [3, 3, 1]]),),
         ("emb/wm/var:0",),
     ),
@@ -170,8 +168,12 @@ REGISTRY = [
             name="softmax", input_dim=4, num_classes=5, num_shards=2, label_smoothing=0.1
         ),
         lambda: (_Normal(3, 4), tf.ones([3]), tf.constant([0, 4, 2])),
-        ("softmax/bias_0/var:0", "softmax/bias_1/var:0", "softmax/weight_0/var:0",
-         "softmax/weight_1/var:0"),
+        (
+            "softmax/bias_0/var:0",
+            "softmax/bias_1/var:0",
+            "softmax/weight_0/var:0",
+            "softmax/weight_1/var:0",
+        ),
     ),
 ]
 
