@@ -167,7 +167,7 @@ def demo(session: nox.Session) -> None:
     session.run("python", str(ROOT / "examples" / "demo.py"), *session.posargs)
 
 
-BENCHMARKS = ("params", "beam_search_step")
+BENCHMARKS = ("params", "beam_search_step", "input_pipeline")
 
 
 @nox.session(reuse_venv=True)

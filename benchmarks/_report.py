@@ -5,6 +5,21 @@ from __future__ import annotations
 import json
 import pathlib
 import statistics
+import subprocess
+
+
+def run_worker(python: str, worker: pathlib.Path, *args: str) -> dict:
+    """Runs a benchmark worker under `python` and returns the JSON of its last stdout line.
+
+    Workers run in a fresh process so that ours and the reference (which lives in its own
+    virtual environment) are measured the same way.
+    """
+    proc = subprocess.run([python, str(worker), *args], capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise SystemExit(
+            f"{worker.name} {' '.join(args)} failed ({python}):\n{proc.stderr[-4000:]}"
+        )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def median(values: list[float]) -> float:

@@ -11,9 +11,7 @@ mode), alternating rounds, and reports median microseconds per step. Usage (what
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
-import subprocess
 import sys
 
 import _report
@@ -21,15 +19,6 @@ import _report
 HERE = pathlib.Path(__file__).resolve().parent
 WORKER = HERE / "beam_search_worker.py"
 REFERENCE = "lingvo 0.14.2"
-
-
-def _run(python: str, impl: str, repeats: int) -> dict:
-    proc = subprocess.run(
-        [python, str(WORKER), impl, str(repeats)], capture_output=True, text=True, check=False
-    )
-    if proc.returncode:
-        raise SystemExit(f"{impl} worker failed ({python}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -45,7 +34,7 @@ def main() -> None:
     digests: dict[str, str] = {}
     for round_ in range(args.rounds):
         for impl, python in sides:
-            result = _run(python, impl, args.repeats)
+            result = _report.run_worker(python, WORKER, impl, str(args.repeats))
             samples[impl] += result["us_per_step"]
             digests[impl] = result["hyps_digest"]
             print(

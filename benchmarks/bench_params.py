@@ -8,9 +8,7 @@ reports medians. Usage (what `nox -s bench -- params` runs):
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
-import subprocess
 import sys
 
 import _report
@@ -19,15 +17,6 @@ HERE = pathlib.Path(__file__).resolve().parent
 WORKER = HERE / "params_worker.py"
 REFERENCE = "lingvo 0.14.2"
 METRICS = (("copy_ms", "Copy"), ("to_text_ms", "ToText"), ("from_text_ms", "FromText"))
-
-
-def _run(python: str, impl: str, repeats: int) -> dict:
-    proc = subprocess.run(
-        [python, str(WORKER), impl, str(repeats)], capture_output=True, text=True, check=False
-    )
-    if proc.returncode:
-        raise SystemExit(f"{impl} worker failed ({python}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -42,7 +31,7 @@ def main() -> None:
     leaves = None
     for round_ in range(args.rounds):
         for impl, python in (("ours", sys.executable), ("lingvo", args.reference_python)):
-            result = _run(python, impl, args.repeats)
+            result = _report.run_worker(python, WORKER, impl, str(args.repeats))
             leaves = result["leaves"]
             for metric, _ in METRICS:
                 samples[impl][metric] += result[metric]

@@ -183,7 +183,11 @@ def test_shards_are_disjoint_and_cover(tmp_path, n_files):
     assert set(seen.values()) == {1}
     assert all(shards)
     seq = [
-        list(ops.RecordYielder(pattern, shard_index=s, shard_count=4, sequential=True))
+        list(
+            ops.RecordYielder(
+                pattern, shard_index=s, shard_count=4, sequential=True, repeat_count=1
+            )
+        )
         for s in range(4)
     ]
     assert [sorted(s) for s in seq] == [sorted(s) for s in shards]
