@@ -18,7 +18,6 @@ import argparse
 import importlib.util
 import json
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
@@ -71,9 +70,9 @@ def _make_data(folder: pathlib.Path, lines: int, seed: int = 0) -> tuple[dict, f
 
 
 def _run(python: str, impl: str, mode: str, fmt: str, paths: dict, args) -> float:
-    cmd = [
+    result = _report.run_worker(
         python,
-        str(WORKER),
+        WORKER,
         impl,
         mode,
         fmt,
@@ -82,11 +81,8 @@ def _run(python: str, impl: str, mode: str, fmt: str, paths: dict, args) -> floa
         str(args.warmup),
         str(args.measure),
         str(args.parallelism),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode:
-        raise SystemExit(f"{impl} worker failed ({python}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])["records_per_s"]
+    )
+    return result["records_per_s"]
 
 
 def _tf_python(reference_python: str | None) -> str | None:
