@@ -26,7 +26,7 @@ REFERENCE_VENV = ROOT / ".nox" / "lingvo-reference"
 REFERENCE_INSTALLER = ROOT.parent / "shared" / "tools" / "lingvo-reference" / "install.sh"
 
 # Third-party packages the tests need beyond what the wheels declare.
-TEST_REQUIREMENTS = ("pytest>=7",)
+TEST_REQUIREMENTS = ("pytest>=7", "hypothesis>=6")
 
 
 def _source_digest() -> str:
@@ -167,7 +167,7 @@ def demo(session: nox.Session) -> None:
     session.run("python", str(ROOT / "examples" / "demo.py"), *session.posargs)
 
 
-BENCHMARKS = ("params", "beam_search_step", "input_pipeline")
+BENCHMARKS = ("params", "beam_search_step", "input_pipeline", "edit_distance")
 
 
 @nox.session(reuse_venv=True)

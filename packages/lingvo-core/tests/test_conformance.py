@@ -175,6 +175,273 @@ REGISTRY = [
             "softmax/weight_1/var:0",
         ),
     ),
+    Case(
+        "lstm_cell_simple_projection_padding",
+        lambda: layers.LSTMCellSimple.Params().Set(
+            name="lstm", num_input_nodes=3, num_output_nodes=2, num_hidden_nodes=4
+        ),
+        lambda: (
+            py_utils.NestedMap(m=_Normal(2, 2) * 0.5, c=_Normal(2, 4)[::-1] * 0.5),
+            py_utils.NestedMap(act=[_Normal(2, 3)], padding=tf.constant([[0.0], [1.0]])),
+        ),
+        ("lstm/b/var:0", "lstm/w_proj/var:0", "lstm/wm/var:0"),
+    ),
+    Case(
+        "layer_normalized_lstm_cell",
+        lambda: layers.LayerNormalizedLSTMCellSimple.Params().Set(
+            name="lnlstm", num_input_nodes=3, num_output_nodes=4, forget_gate_bias=1.0
+        ),
+        lambda: (
+            py_utils.NestedMap(m=_Normal(2, 4) * 0.5, c=_Normal(2, 4)[::-1] * 0.5),
+            py_utils.NestedMap(act=[_Normal(2, 3)], padding=tf.constant([[0.0], [0.0]])),
+        ),
+        ("lnlstm/b/var:0", "lnlstm/ln_scale/var:0", "lnlstm/wm/var:0"),
+    ),
+    Case(
+        "frnn_reverse_paddings",
+        lambda: layers.FRNN.Params().Set(
+            name="frnn",
+            reverse=True,
+            cell=layers.LSTMCellSimple.Params().Set(num_input_nodes=4, num_output_nodes=3),
+        ),
+        lambda: (_Normal(3, 2, 4), tf.transpose(_Paddings())[..., tf.newaxis]),
+        ("frnn/cell/b/var:0", "frnn/cell/wm/var:0"),
+    ),
+    Case(
+        "bidirectional_frnn",
+        lambda: layers.BidirectionalFRNN.Params().Set(
+            name="birnn",
+            fwd=layers.LSTMCellSimple.Params().Set(
+                num_input_nodes=4, num_output_nodes=3, output_nonlinearity=False
+            ),
+            bak=layers.LSTMCellSimple.Params().Set(num_input_nodes=4, num_output_nodes=2),
+        ),
+        lambda: (_Normal(3, 2, 4), tf.transpose(_Paddings())[..., tf.newaxis]),
+        (
+            "birnn/bak/cell/b/var:0",
+            "birnn/bak/cell/wm/var:0",
+            "birnn/fwd/cell/b/var:0",
+            "birnn/fwd/cell/wm/var:0",
+        ),
+    ),
+    Case(
+        "stacked_frnn_residual",
+        lambda: layers.StackedFRNNLayerByLayer.Params().Set(
+            name="rnns",
+            num_layers=2,
+            skip_start=0,
+            cell_tpl=layers.LSTMCellSimple.Params().Set(num_input_nodes=4, num_output_nodes=4),
+        ),
+        lambda: (_Normal(3, 2, 4), tf.transpose(_Paddings())[..., tf.newaxis]),
+        (
+            "rnns/frnn_0/rnns_0/b/var:0",
+            "rnns/frnn_0/rnns_0/wm/var:0",
+            "rnns/frnn_1/rnns_1/b/var:0",
+            "rnns/frnn_1/rnns_1/wm/var:0",
+        ),
+    ),
+    Case(
+        "additive_attention",
+        lambda: layers.AdditiveAttention.Params().Set(
+            name="att", source_dim=4, query_dim=3, hidden_dim=5
+        ),
+        lambda: (_Normal(3, 2, 4), _Paddings().numpy().T, _Normal(4, 3)),
+        ("att/hidden_var/var:0", "att/query_var/var:0", "att/source_var/var:0"),
+    ),
+    Case(
+        "dot_product_attention_dropout",
+        lambda: layers.DotProductAttention.Params().Set(
+            name="att", source_dim=4, query_dim=4, atten_dropout_prob=0.2
+        ),
+        lambda: (_Normal(3, 2, 4), _Paddings().numpy().T, _Normal(2, 4)),
+        ("att/per_dim_scale/var:0",),
+    ),
+    Case(
+        "location_sensitive_attention",
+        lambda: layers.LocationSensitiveAttention.Params().Set(
+            name="loc",
+            source_dim=4,
+            query_dim=3,
+            hidden_dim=5,
+            location_filter_size=3,
+            location_num_filters=2,
+            location_features=["PREV_PROBS", "CUMULATIVE_PROBS"],
+        ),
+        lambda: (_Normal(3, 2, 4), _Paddings().numpy().T, _Normal(2, 3)),
+        (
+            "loc/hidden_var/var:0",
+            "loc/location_filter_var/var:0",
+            "loc/location_var/var:0",
+            "loc/query_var/var:0",
+            "loc/source_var/var:0",
+        ),
+    ),
+    Case(
+        # RNMT+'s knobs; its additive inner attention is covered in test_attentions.py
+        # (a template of another class does not survive FromText over the default one).
+        "multi_headed_attention_source_as_value",
+        lambda: layers.MultiHeadedAttention.Params().Set(
+            name="mha",
+            source_dim=4,
+            query_dim=3,
+            hidden_dim=4,
+            num_attention_heads=2,
+            use_source_vec_as_attention_value=True,
+            atten_dropout_prob=0.3,
+            atten_dropout_deterministic=True,
+        ),
+        lambda: (_Normal(3, 2, 4), _Paddings().numpy().T, _Normal(4, 3)),
+        (
+            "mha/atten/per_dim_scale/var:0",
+            "mha/query_proj/b/var:0",
+            "mha/query_proj/w/var:0",
+            "mha/source_proj/b/var:0",
+            "mha/source_proj/w/var:0",
+        ),
+    ),
+    Case(
+        "multi_headed_attention_ctx_pre_post_proj",
+        lambda: layers.MultiHeadedAttention.Params().Set(
+            name="mha",
+            source_dim=4,
+            query_dim=4,
+            hidden_dim=4,
+            context_dim=4,
+            enable_ctx_pre_proj=True,
+            enable_ctx_post_proj=True,
+            ctx_post_proj_dim=5,
+        ),
+        lambda: (_Normal(3, 2, 4), _Paddings().numpy().T, _Normal(2, 4)),
+        (
+            "mha/atten/per_dim_scale/var:0",
+            "mha/ctx_post_proj/b/var:0",
+            "mha/ctx_post_proj/w/var:0",
+            "mha/ctx_proj/b/var:0",
+            "mha/ctx_proj/w/var:0",
+            "mha/query_proj/b/var:0",
+            "mha/query_proj/w/var:0",
+            "mha/source_proj/b/var:0",
+            "mha/source_proj/w/var:0",
+        ),
+    ),
+    Case(
+        "transformer_attention_masked_dropout",
+        lambda: layers.TransformerAttentionLayer.Params().Set(
+            name="tr_atten",
+            source_dim=4,
+            num_attention_heads=2,
+            is_masked=True,
+            atten_dropout_prob=0.1,
+            residual_dropout_prob=0.1,
+        ),
+        lambda: (_Normal(3, 2, 4), _Paddings().numpy().T),
+        (
+            "tr_atten/atten/atten/per_dim_scale/var:0",
+            "tr_atten/atten/ctx_post_proj/b/var:0",
+            "tr_atten/atten/ctx_post_proj/w/var:0",
+            "tr_atten/atten/query_proj/b/var:0",
+            "tr_atten/atten/query_proj/w/var:0",
+            "tr_atten/atten/source_proj/b/var:0",
+            "tr_atten/atten/source_proj/w/var:0",
+            "tr_atten/layer_norm/bias/var:0",
+            "tr_atten/layer_norm/scale/var:0",
+        ),
+    ),
+    Case(
+        "transformer_feed_forward_dropout",
+        lambda: layers.TransformerFeedForwardLayer.Params().Set(
+            name="tr_fflayer",
+            input_dim=4,
+            hidden_dim=6,
+            relu_dropout_prob=0.1,
+            residual_dropout_prob=0.1,
+        ),
+        lambda: (_Normal(3, 2, 4), _Paddings().numpy().T),
+        (
+            "tr_fflayer/fc_0/b/var:0",
+            "tr_fflayer/fc_0/w/var:0",
+            "tr_fflayer/fc_1/b/var:0",
+            "tr_fflayer/fc_1/w/var:0",
+            "tr_fflayer/layer_norm/bias/var:0",
+            "tr_fflayer/layer_norm/scale/var:0",
+        ),
+    ),
+    Case(
+        "transformer_layer_aux_atten",
+        lambda: layers.TransformerLayer.Params().Set(
+            name="tr",
+            source_dim=4,
+            hidden_dim=6,
+            num_attention_heads=2,
+            has_aux_atten=True,
+            mask_self_atten=True,
+            aux_dim=2,
+        ),
+        lambda: (_Normal(3, 2, 4), _Paddings().numpy().T, _Normal(4, 2, 2), tf.zeros([4, 2])),
+        tuple(
+            sorted(
+                [
+                    f"tr/{a}/{v}/var:0"
+                    for a in ("self_atten", "atten")
+                    for v in (
+                        "atten/atten/per_dim_scale",
+                        "atten/ctx_post_proj/b",
+                        "atten/ctx_post_proj/w",
+                        "atten/query_proj/b",
+                        "atten/query_proj/w",
+                        "atten/source_proj/b",
+                        "atten/source_proj/w",
+                        "layer_norm/bias",
+                        "layer_norm/scale",
+                    )
+                ]
+                + [
+                    f"tr/fflayer/{v}/var:0"
+                    for v in (
+                        "fc_0/b",
+                        "fc_0/w",
+                        "fc_1/b",
+                        "fc_1/w",
+                        "layer_norm/bias",
+                        "layer_norm/scale",
+                    )
+                ]
+            )
+        ),
+    ),
+    Case(
+        "stacked_transformer_layers_ln_output",
+        lambda: layers.StackedTransformerLayers.Params().Set(
+            name="stack", num_layers=2, model_dim=4, hidden_dim=6, num_atten_heads=2, ln_output=True
+        ),
+        lambda: (_Normal(3, 2, 4), _Paddings().numpy().T),
+        tuple(
+            sorted(
+                [
+                    f"stack/x_layers_{i}/{v}/var:0"
+                    for i in range(2)
+                    for v in (
+                        "self_atten/atten/atten/per_dim_scale",
+                        "self_atten/atten/ctx_post_proj/b",
+                        "self_atten/atten/ctx_post_proj/w",
+                        "self_atten/atten/query_proj/b",
+                        "self_atten/atten/query_proj/w",
+                        "self_atten/atten/source_proj/b",
+                        "self_atten/atten/source_proj/w",
+                        "self_atten/layer_norm/bias",
+                        "self_atten/layer_norm/scale",
+                        "fflayer/fc_0/b",
+                        "fflayer/fc_0/w",
+                        "fflayer/fc_1/b",
+                        "fflayer/fc_1/w",
+                        "fflayer/layer_norm/bias",
+                        "fflayer/layer_norm/scale",
+                    )
+                ]
+                + ["stack/final_ln/bias/var:0", "stack/final_ln/scale/var:0"]
+            )
+        ),
+    ),
 ]
 
 CASES = pytest.mark.parametrize("case", REGISTRY, ids=[c.name for c in REGISTRY])

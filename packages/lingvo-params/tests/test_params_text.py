@@ -575,3 +575,45 @@ def test_fast_literal_matches_ast(text):
     got = _literal.literal_eval(text)
     assert got == expected and type(got) is type(expected)
     assert repr(got) == repr(expected)
+
+
+class _Cell:
+    @classmethod
+    def Params(cls):
+        p = InstantiableParams(cls)
+        p.Define("dim", 4, "Width.")
+        return p
+
+
+class _NormCell(_Cell):
+    @classmethod
+    def Params(cls):
+        p = super().Params()
+        p.Define("epsilon", 1e-6, "Layer-norm epsilon.")
+        return p
+
+
+def _layer_params():
+    p = Params()
+    p.Define("fwd", _Cell.Params(), "Forward cell.")
+    p.Define("bak", _Cell.Params(), "Backward cell.")
+    return p
+
+
+def test_from_text_rebuilds_nested_params_whose_class_changed():
+    p = _layer_params()
+    p.fwd = _NormCell.Params().Set(dim=8, epsilon=1e-3)
+    q = _layer_params().FromText(p.ToText())  # Lingvo: AttributeError on fwd.epsilon
+    assert q == p
+    assert type(q.fwd) is type(p.fwd) and q.fwd.cls is _NormCell
+    assert q.bak.cls is _Cell and "epsilon" not in q.bak
+
+
+def test_class_change_is_all_or_nothing():
+    p = _layer_params()
+    p.fwd = _NormCell.Params()
+    text = p.ToText() + "bak.nope : 1\n"
+    q = _layer_params()
+    with pytest.raises(AttributeError, match=r"bak\.nope"):
+        q.FromText(text)
+    assert q.fwd.cls is _Cell and "epsilon" not in q.fwd

@@ -20,6 +20,15 @@ void RegisterBeamSearch(pybind11::module_& m);
 // Adds the input kernels (TFRecord I/O, record yielder, bucketing batcher).
 void RegisterInput(pybind11::module_& m);
 
+// Adds the packing kernels (PackSequences, ApplyPacking).
+void RegisterPacking(pybind11::module_& m);
+
+// Adds the metrics kernels (edit distance, BestStep).
+void RegisterMetrics(pybind11::module_& m);
+
+// Adds the vocabulary, word-piece, BPE and MLPerf subword kernels (csrc/text/).
+void RegisterVocab(pybind11::module_& m);
+
 // Hands `values` to a new numpy array of `shape` without copying: the array
 // owns the vector through a capsule and frees it when collected.
 template <typename T>

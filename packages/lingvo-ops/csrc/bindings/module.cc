@@ -10,4 +10,7 @@ PYBIND11_MODULE(_ops, m) {
   lingvo::ops::bindings::RegisterText(m);
   lingvo::ops::bindings::RegisterBeamSearch(m);
   lingvo::ops::bindings::RegisterInput(m);
+  lingvo::ops::bindings::RegisterPacking(m);
+  lingvo::ops::bindings::RegisterMetrics(m);
+  lingvo::ops::bindings::RegisterVocab(m);
 }

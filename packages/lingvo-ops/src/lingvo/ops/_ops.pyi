@@ -1,5 +1,6 @@
 """Typed stub of the compiled module lingvo.ops._ops."""
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import SupportsIndex
 
@@ -370,3 +371,172 @@ def hyps_from_beam_search_outs(
     Raises:
       ValueError: A shape does not match or a back-pointer is not a slot.
     """
+
+# Packing (csrc/packing/); the public wrappers are in _packing.py.
+
+class SequencePacker:
+    """Packs source/target lengths into rows, keeping its generator between calls."""
+
+    def __init__(
+        self,
+        packed_batch_size: int,
+        packed_src_seq_len: int,
+        packed_tgt_seq_len: int,
+        seed: int = 0,
+    ) -> None: ...
+    def __call__(
+        self, src_actual_seq_len: npt.ArrayLike, tgt_actual_seq_len: npt.ArrayLike
+    ) -> tuple[
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int32],
+    ]: ...
+
+def _apply_packing_gather(
+    segment_ids: npt.ArrayLike, indices_in_input: npt.ArrayLike, n: int, length: int
+) -> npt.NDArray[np.int64]: ...
+def _apply_packing_rows(
+    segment_ids: npt.ArrayLike, indices_in_input: npt.ArrayLike, n: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+
+class _RowPacker:
+    def __init__(
+        self,
+        rows: int,
+        times: Sequence[int],
+        align: int = 1,
+        pack: bool = True,
+        spread_first_n: int = 0,
+        use_last_fit: bool = False,
+    ) -> None: ...
+    def add(self, lens: Sequence[int]) -> tuple[int, tuple[int, ...], int] | None: ...
+    def reset(self) -> None: ...
+
+# Metrics (csrc/metrics/); the public wrappers are in _metrics.py.
+
+def _edit_distance(
+    hyps: Iterable[str | bytes] | Iterable[npt.ArrayLike],
+    refs: Iterable[str | bytes] | Iterable[npt.ArrayLike],
+    level: str = "word",
+) -> npt.NDArray[np.int64]: ...
+def _best_step(
+    hist_file: str, tol: float = 0.0, minimize: bool = True, metric: str = ""
+) -> tuple[int, int, bool]: ...
+
+# Vocabularies, word pieces, BPE and MLPerf subwords (csrc/text/, bindings/vocab.cc).
+
+_Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+_Labels = Iterable[str | bytes] | npt.NDArray[np.bytes_ | np.str_ | np.object_]
+_TokenBatch = tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float32]]
+
+class Vocabulary:
+    """A vocabulary file (Lingvo's simple_vocab), read once; thread-safe."""
+
+    def __init__(self, path: _Path, load_token_ids_from_vocab: bool = False) -> None: ...
+    @staticmethod
+    def from_lines(
+        lines: Sequence[str | bytes], load_token_ids_from_vocab: bool = False
+    ) -> Vocabulary: ...
+    @property
+    def path(self) -> bytes: ...
+    @property
+    def load_token_ids_from_vocab(self) -> bool: ...
+    @property
+    def unk_id(self) -> int: ...
+    @property
+    def sos_id(self) -> int: ...
+    @property
+    def eos_id(self) -> int: ...
+    @property
+    def sow_id(self) -> int | None: ...
+    @property
+    def eow_id(self) -> int | None: ...
+    @property
+    def unk_token(self) -> bytes: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, token: str | bytes) -> bool: ...
+
+_VocabArg = Vocabulary | _Path | Sequence[str | bytes]
+
+def vocab_token_to_id(
+    token: str | bytes | _Labels, vocab: _VocabArg, load_token_ids_from_vocab: bool | None = None
+) -> npt.NDArray[np.int32]:
+    """The id of each token (scalar or 1-D); unknown tokens give vocab.unk_id."""
+
+def vocab_id_to_token(
+    id: int | npt.ArrayLike, vocab: _VocabArg, load_token_ids_from_vocab: bool | None = None
+) -> npt.NDArray[np.object_]:
+    """The token (bytes) of each id (scalar or 1-D); unknown ids give vocab.unk_token."""
+
+def token_in_vocab(
+    token: str | bytes | _Labels, vocab: _VocabArg, load_token_ids_from_vocab: bool | None = None
+) -> npt.NDArray[np.bool_]:
+    """Whether each token (scalar or 1-D) is in the vocabulary."""
+
+def str_to_vocab_tokens(
+    labels: _Labels,
+    vocab: Vocabulary | _Path,
+    *,
+    append_eos: bool = True,
+    maxlen: int = 300,
+    pad_to_maxlen: bool = True,
+    load_token_ids_from_vocab: bool | None = None,
+    delimiter: str = " ",
+) -> _TokenBatch:
+    """Lingvo's StrToVocabTokens: (token_ids, target_ids, paddings) shaped [batch, width]."""
+
+def ngram_id_to_token(
+    token_ids: npt.ArrayLike,
+    seq_lengths: npt.ArrayLike,
+    ngram_vocab: Vocabulary | _Path,
+    ngram_separator: str = "",
+) -> npt.NDArray[np.object_]:
+    """Lingvo's NgramIdToToken: each row's first seq_lengths[b] tokens joined, as bytes."""
+
+def bpe_words_to_ids(
+    labels: _Labels,
+    tokenization_filepath: _Path,
+    *,
+    append_eos: bool = True,
+    maxlen: int = 300,
+    sos_id: int = 1,
+    eos_id: int = 2,
+) -> _TokenBatch:
+    """Lingvo's BpeWordsToIds: (token_ids, target_ids, paddings) shaped [batch, maxlen]."""
+
+def bpe_ids_to_words(
+    token_ids: npt.ArrayLike, seq_lengths: npt.ArrayLike, vocab_filepath: _Path
+) -> npt.NDArray[np.object_]:
+    """Lingvo's BpeIdsToWords: each row's words as bytes."""
+
+def ml_perf_subword_id_to_string(
+    token_ids: npt.ArrayLike, seq_lengths: npt.ArrayLike, vocab_filepath: _Path
+) -> npt.NDArray[np.object_]:
+    """Lingvo's MlPerfSubwordIdToString: each row's text as bytes."""
+
+class WordPieceModel:
+    """A word-piece model (Lingvo's WpmEncoder / WpmTokenizer), read once; thread-safe."""
+
+    def __init__(self, path: _Path) -> None: ...
+    def encode(self, text: str | bytes) -> npt.NDArray[np.int32]: ...
+    def encode_batch(self, labels: _Labels) -> list[npt.NDArray[np.int32]]: ...
+    def decode(self, ids: npt.ArrayLike) -> bytes: ...
+    def ids_to_strings(
+        self, token_ids: npt.ArrayLike, seq_lengths: npt.ArrayLike
+    ) -> npt.NDArray[np.object_]: ...
+    def strings_to_ids(
+        self, labels: _Labels, maxlen: int, append_eos: bool = True, pad_to_maxlen: bool = True
+    ) -> _TokenBatch: ...
+    def id_to_piece(self, ids: int | npt.ArrayLike) -> npt.NDArray[np.object_]: ...
+    @property
+    def path(self) -> bytes: ...
+    @property
+    def unk_id(self) -> int: ...
+    @property
+    def sos_id(self) -> int: ...
+    @property
+    def eos_id(self) -> int: ...
+    def __len__(self) -> int: ...

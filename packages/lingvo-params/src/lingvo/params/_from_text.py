@@ -295,6 +295,36 @@ def _locate(root: ParamsBase, key: str, cache: dict[str, Any]) -> tuple[Any, str
     return owner, name
 
 
+def _stage_class_change(
+    root: ParamsBase, key: str, vtext: str, cache: dict[str, Any], updates: list
+) -> None:
+    """Stages a fresh `NewCls.Params()` where a `<prefix>.cls` line names another class.
+
+    A params tree written after `p.fwd = LayerNormalizedLSTMCell.Params()` holds keys the
+    default `fwd` does not have; Lingvo rejected them. Reading the `cls` line first and
+    building the new class's params lets every later line under `<prefix>` land. The new
+    Params is attached with the other updates, so a bad line still changes nothing.
+    """
+    prefix = key[: -len(".cls")]
+    owner, name = _locate(root, prefix, cache)
+    if name is None or not isinstance(owner, ParamsBase):
+        return  # list or dict slots keep Lingvo's behaviour: set the whole value instead
+    old = owner._params.get(name, _MISSING)
+    if not isinstance(old, ParamsBase) or "cls" not in old._params:
+        return
+    new_cls = _parse_object(vtext, old._params["cls"])
+    make = getattr(new_cls, "Params", None)
+    if new_cls is old._params["cls"] or not callable(make):
+        return
+    fresh = make()
+    if not isinstance(fresh, ParamsBase) or fresh._params.get("cls") is not new_cls:
+        return
+    if owner._immutable:
+        raise TypeError(f"Cannot read {key!r} from text: the Params holding it is immutable.")
+    cache[prefix] = fresh
+    updates.append((owner._params, name, fresh))
+
+
 def from_text(root: ParamsBase, text: str, type_overrides: dict[str, str] | None) -> None:
     """Reads `text` into `root`; nothing is changed unless every line is valid."""
     entries = parse_lines(text)
@@ -304,8 +334,15 @@ def from_text(root: ParamsBase, text: str, type_overrides: dict[str, str] | None
         )
     overrides = type_overrides or {}
     cache: dict[str, Any] = {"": root}
-    updates = []
+    updates: list[tuple[dict, str, Any]] = []
     append = updates.append
+    # Outer class changes first, so nested ones resolve inside the freshly built params.
+    for key in sorted((k for k in entries if k.endswith(".cls")), key=lambda k: k.count(".")):
+        vtext, lineno, line = entries[key]
+        try:
+            _stage_class_change(root, key, vtext, cache, updates)
+        except (AttributeError, AssertionError, ValueError) as e:
+            raise _with_line(e, lineno, line) from None
     for key, (vtext, lineno, line) in entries.items():
         try:
             owner, name = _locate(root, key, cache)

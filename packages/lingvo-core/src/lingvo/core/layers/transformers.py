@@ -1,0 +1,516 @@
+"""The classic (time-major, pre-layer-norm) Transformer: attention, feed-forward, layer, stack.
+
+Layout: like Lingvo's classic `TransformerLayer`, sequences are time-major, shaped
+[time, batch, dim] with paddings [time, batch] (1.0 where padded), so encoder outputs feed
+`attentions` (whose sources are time-major) and Lingvo's MT encoders/decoders unchanged.
+Every sub-layer is `x + dropout(f(layer_norm(x)))`.
+
+Incremental decoding (`ExtendStep`) keeps, per layer, the self-attention's packed source
+(projected keys and values) in a fixed-size time-major cache; step t writes row t and
+unwritten rows stay padded, so the step is causal and `tf.function`/XLA friendly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from lingvo.core import base_layer, hyperparams
+from lingvo.core.layers import attentions, dropouts, linears, normalizations
+from lingvo.core.nested_map import NestedMap
+
+__all__ = [
+    "StackedTransformerLayers",
+    "TransformerAttentionLayer",
+    "TransformerFeedForwardLayer",
+    "TransformerLayer",
+]
+
+
+def _CheckDims(layer: base_layer.BaseLayer, *fields: str) -> None:
+    for field in fields:
+        value = layer.params.Get(field)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{layer}: {field} must be a positive int, got {value!r}")
+
+
+def _CheckProb(layer: base_layer.BaseLayer, *fields: str) -> None:
+    for field in fields:
+        value = layer.params.Get(field)
+        if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(f"{layer}: {field} must be in [0, 1), got {value!r}")
+
+
+def _Dropout(prob: float) -> hyperparams.InstantiableParams:
+    return dropouts.DropoutLayer.Params().Set(keep_prob=1.0 - prob)
+
+
+class TransformerAttentionLayer(base_layer.BaseLayer):
+    """Pre-LN multi-headed attention with a residual: `x + dropout(atten(ln(x), source))`.
+
+    Self-attention when no `source_vecs` are given (keys and values are the normalized
+    queries; `is_masked` adds the causal mask), cross-attention otherwise. The attention is
+    `attentions.MultiHeadedAttention` over `DotProductAttention` heads (per-dimension query
+    scale), with query/key projections and a post projection, all with bias. Children:
+    `layer_norm`, `atten`, `residual_dropout`.
+    """
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        p = super().Params()
+        p.Define("source_dim", None, "The model depth: of the queries and of the output.")
+        p.Define(
+            "context_dim",
+            None,
+            "The depth of the cross-attention source vectors (None: source_dim).",
+        )
+        p.Define("num_attention_heads", 8, "The number of attention heads.")
+        p.Define("is_masked", False, "Whether self-attention is causal (sees no future step).")
+        p.Define("atten_dropout_prob", 0.0, "The dropout probability of the attention weights.")
+        p.Define("residual_dropout_prob", 0.0, "The dropout probability of the residual branch.")
+        p.Define(
+            "add_unnormalized_input",
+            True,
+            "Whether the residual adds the raw input (else the layer-normalized one).",
+        )
+        p.Define("ln_tpl", normalizations.LayerNorm.Params(), "The layer-norm template.")
+        p.Define(
+            "atten_tpl",
+            attentions.MultiHeadedAttention.Params().Set(enable_ctx_post_proj=True),
+            "The multi-headed attention template; its dims, heads and dropout are set here.",
+        )
+        return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        p = self.params
+        _CheckDims(self, "source_dim", "num_attention_heads")
+        _CheckProb(self, "atten_dropout_prob", "residual_dropout_prob")
+        context_dim = p.context_dim or p.source_dim
+        self.CreateChild("layer_norm", p.ln_tpl.Copy().Set(input_dim=p.source_dim))
+        atten = p.atten_tpl.Copy().Set(
+            source_dim=context_dim,
+            query_dim=p.source_dim,
+            hidden_dim=p.source_dim,
+            context_dim=context_dim,
+            ctx_post_proj_dim=p.source_dim,
+            num_attention_heads=p.num_attention_heads,
+            atten_dropout_prob=p.atten_dropout_prob,
+        )
+        self.CreateChild("atten", atten)
+        if self.atten.output_dim != p.source_dim:
+            raise ValueError(
+                f"{self}: the attention outputs depth {self.atten.output_dim}, the residual "
+                f"needs source_dim {p.source_dim} (enable its ctx_post_proj)"
+            )
+        self.CreateChild("residual_dropout", _Dropout(p.residual_dropout_prob))
+
+    def _Residual(
+        self, theta: NestedMap, query_vec: tf.Tensor, normed: tf.Tensor, ctx: tf.Tensor
+    ) -> tf.Tensor:
+        ctx = self.residual_dropout.FProp(theta.residual_dropout, ctx)
+        return ctx + (query_vec if self.params.add_unnormalized_input else normed)
+
+    def FProp(
+        self,
+        theta: NestedMap,
+        query_vec: Any,
+        source_paddings: Any,
+        source_vecs: Any = None,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Attends from every query step to the source (or to the queries themselves).
+
+        Args:
+          theta: This layer's theta.
+          query_vec: Shaped [target_time, batch, source_dim].
+          source_paddings: Shaped [source_time, batch] (for self-attention the query
+            paddings, [target_time, batch]); 1.0 where padded.
+          source_vecs: Shaped [source_time, batch, context_dim]; None for self-attention.
+
+        Returns:
+          `(output, probs)`: output shaped [target_time, batch, source_dim], probs shaped
+          [target_time, batch, source_time] (heads' mean, zero at padded source positions).
+
+        Raises:
+          ValueError: If a shape does not fit, naming the layer and both shapes.
+        """
+        p = self.params
+        query_vec = tf.convert_to_tensor(query_vec, self.fprop_dtype)
+        self.CheckInputShape(query_vec, [None, None, p.source_dim], "query_vec")
+        normed = self.layer_norm.FProp(theta.layer_norm, query_vec)
+        shape = tf.shape(query_vec)
+        target_time, batch = shape[0], shape[1]
+        per_step_padding = None
+        if source_vecs is None:
+            self.CheckInputShape(source_paddings, query_vec.shape[:2], "source_paddings")
+            source_vecs = normed
+            if p.is_masked:
+                causal = attentions.CausalPadding(target_time, normed.dtype)  # [t, s]
+                per_step_padding = tf.reshape(
+                    tf.broadcast_to(causal[:, tf.newaxis], [target_time, batch, target_time]),
+                    [target_time * batch, target_time],
+                )
+        packed = self.atten.PackSource(theta.atten, source_vecs, source_vecs, source_paddings)
+        folded = tf.reshape(normed, [target_time * batch, p.source_dim])
+        ctx, probs, _ = self.atten.ComputeContextVectorWithSource(
+            theta.atten, packed, folded, per_step_source_padding=per_step_padding
+        )
+        ctx = tf.reshape(ctx, shape)
+        probs = tf.reshape(probs, [target_time, batch, -1])
+        return self._Residual(theta, query_vec, normed, ctx), probs
+
+    def InitStates(self, theta: NestedMap, batch_size: Any, max_len: Any) -> NestedMap:
+        """Returns an empty self-attention cache: `max_len` steps, every one padded.
+
+        Args:
+          theta: This layer's theta.
+          batch_size: The decoding batch size.
+          max_len: The most steps `ExtendStep` will be called for.
+
+        Returns:
+          The attention's packed source over [max_len, batch_size, ...] (a `NestedMap`).
+        """
+        zeros = tf.zeros([max_len, batch_size, self.params.source_dim], self.fprop_dtype)
+        ones = tf.ones([max_len, batch_size], self.fprop_dtype)
+        return self.atten.PackSource(theta.atten, zeros, zeros, ones)
+
+    def ExtendStep(
+        self, theta: NestedMap, query_vec: Any, prefix_state: NestedMap, time_step: Any
+    ) -> tuple[tf.Tensor, tf.Tensor, NestedMap]:
+        """One step of self-attention against the cached prefix (keys/values of steps < t).
+
+        Args:
+          theta: This layer's theta.
+          query_vec: Shaped [batch, source_dim], the input at step `time_step`.
+          prefix_state: The cache from `InitStates` or the previous `ExtendStep`.
+          time_step: The step index t (an int or int scalar tensor), 0-based.
+
+        Returns:
+          `(output, probs, new_state)`: output shaped [batch, source_dim], probs shaped
+          [batch, max_len] (zero beyond t), the cache with step t written.
+        """
+        p = self.params
+        query_vec = tf.convert_to_tensor(query_vec, self.fprop_dtype)
+        self.CheckInputShape(query_vec, [None, p.source_dim], "query_vec")
+        normed = self.layer_norm.FProp(theta.layer_norm, query_vec)
+        step = self.atten.PackSource(
+            theta.atten,
+            normed[tf.newaxis],
+            normed[tf.newaxis],
+            tf.zeros([1, tf.shape(normed)[0]], normed.dtype),
+        )
+        max_len = tf.shape(prefix_state.inner.source_padding)[0]
+        at_t = tf.equal(tf.range(max_len), tf.cast(time_step, tf.int32))
+
+        def Write(cache: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
+            mask = tf.reshape(at_t, [-1] + [1] * (cache.shape.rank - 1))
+            return tf.where(mask, new, cache)
+
+        new_state = tf.nest.map_structure(Write, prefix_state, step)
+        ctx, probs, _ = self.atten.ComputeContextVectorWithSource(theta.atten, new_state, normed)
+        return self._Residual(theta, query_vec, normed, ctx), probs, new_state
+
+
+class TransformerFeedForwardLayer(base_layer.BaseLayer):
+    """Pre-LN feed-forward with a residual: `x + dropout(fc_1(dropout(relu(fc_0(ln(x))))))`.
+
+    Children: `layer_norm`, `fc` (`fc_0` input_dim -> hidden_dim with the activation,
+    `fc_1` hidden_dim -> input_dim linear, both with bias), `relu_dropout`,
+    `residual_dropout`.
+    """
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        p = super().Params()
+        p.Define("input_dim", None, "The model depth: of the input and of the output.")
+        p.Define("hidden_dim", None, "The depth of the hidden layer.")
+        p.Define("activation", "RELU", "The activation of the hidden layer (a name).")
+        p.Define("relu_dropout_prob", 0.0, "The dropout probability after the activation.")
+        p.Define("residual_dropout_prob", 0.0, "The dropout probability of the residual branch.")
+        p.Define("ln_tpl", normalizations.LayerNorm.Params(), "The layer-norm template.")
+        return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        p = self.params
+        _CheckDims(self, "input_dim", "hidden_dim")
+        _CheckProb(self, "relu_dropout_prob", "residual_dropout_prob")
+        self.CreateChild("layer_norm", p.ln_tpl.Copy().Set(input_dim=p.input_dim))
+        fc = linears.FCLayer.Params()
+        self.CreateChildren(
+            "fc",
+            [
+                fc.Copy().Set(
+                    input_dim=p.input_dim, output_dim=p.hidden_dim, activation=p.activation
+                ),
+                fc.Copy().Set(input_dim=p.hidden_dim, output_dim=p.input_dim, activation="NONE"),
+            ],
+        )
+        self.CreateChild("relu_dropout", _Dropout(p.relu_dropout_prob))
+        self.CreateChild("residual_dropout", _Dropout(p.residual_dropout_prob))
+
+    def FProp(self, theta: NestedMap, inputs: Any, paddings: Any = None) -> tf.Tensor:
+        """Applies the feed-forward block.
+
+        Args:
+          theta: This layer's theta.
+          inputs: Shaped [..., input_dim], e.g. [time, batch, input_dim].
+          paddings: Optional, shaped [...] (e.g. [time, batch]); 1.0 where padded, where the
+            residual branch is zeroed so the output equals the input.
+
+        Returns:
+          Shaped like `inputs`.
+        """
+        inputs = tf.convert_to_tensor(inputs, self.fprop_dtype)
+        self.CheckInputShape(inputs, [..., self.params.input_dim])
+        h = self.layer_norm.FProp(theta.layer_norm, inputs)
+        h = self.fc[0].FProp(theta.fc[0], h)
+        h = self.relu_dropout.FProp(theta.relu_dropout, h)
+        h = self.fc[1].FProp(theta.fc[1], h, paddings)
+        return inputs + self.residual_dropout.FProp(theta.residual_dropout, h)
+
+
+class TransformerLayer(base_layer.BaseLayer):
+    """Self-attention, optional cross-attention (`has_aux_atten`), then feed-forward.
+
+    Children: `self_atten` (causal when `mask_self_atten`), `atten` (when `has_aux_atten`),
+    `fflayer`, built from `tr_atten_tpl` and `tr_fflayer_tpl`.
+    """
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        p = super().Params()
+        p.Define("source_dim", None, "The model depth: of the input and of the output.")
+        p.Define("aux_dim", None, "The depth of the cross-attention source (None: source_dim).")
+        p.Define("num_attention_heads", 8, "The number of attention heads.")
+        p.Define("hidden_dim", None, "The depth of the feed-forward hidden layer.")
+        p.Define("has_aux_atten", False, "Whether the layer also attends to aux_vecs.")
+        p.Define("mask_self_atten", False, "Whether self-attention is causal (a decoder).")
+        p.Define("atten_dropout_prob", 0.0, "The dropout probability of attention weights.")
+        p.Define("residual_dropout_prob", 0.0, "The dropout probability of residual branches.")
+        p.Define("relu_dropout_prob", 0.0, "The dropout probability in the feed-forward layer.")
+        p.Define(
+            "tr_atten_tpl",
+            TransformerAttentionLayer.Params(),
+            "The attention sub-layer template; dims, heads and dropouts are set here.",
+        )
+        p.Define(
+            "tr_fflayer_tpl",
+            TransformerFeedForwardLayer.Params(),
+            "The feed-forward sub-layer template; dims and dropouts are set here.",
+        )
+        return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        p = self.params
+        _CheckDims(self, "source_dim", "hidden_dim", "num_attention_heads")
+        atten = p.tr_atten_tpl.Copy().Set(
+            source_dim=p.source_dim,
+            num_attention_heads=p.num_attention_heads,
+            atten_dropout_prob=p.atten_dropout_prob,
+            residual_dropout_prob=p.residual_dropout_prob,
+        )
+        self.CreateChild("self_atten", atten.Copy().Set(is_masked=p.mask_self_atten))
+        if p.has_aux_atten:
+            self.CreateChild(
+                "atten", atten.Copy().Set(is_masked=False, context_dim=p.aux_dim or p.source_dim)
+            )
+        ffn = p.tr_fflayer_tpl.Copy().Set(
+            input_dim=p.source_dim,
+            hidden_dim=p.hidden_dim,
+            relu_dropout_prob=p.relu_dropout_prob,
+            residual_dropout_prob=p.residual_dropout_prob,
+        )
+        self.CreateChild("fflayer", ffn)
+
+    def _CheckAux(self, aux_vecs: Any, aux_paddings: Any) -> None:
+        if self.params.has_aux_atten and (aux_vecs is None or aux_paddings is None):
+            raise ValueError(f"{type(self).__name__} {self.path!r}: has_aux_atten needs aux_vecs")
+        if not self.params.has_aux_atten and aux_vecs is not None:
+            raise ValueError(
+                f"{type(self).__name__} {self.path!r}: got aux_vecs but has_aux_atten is False"
+            )
+
+    def FProp(
+        self,
+        theta: NestedMap,
+        query_vec: Any,
+        paddings: Any,
+        aux_vecs: Any = None,
+        aux_paddings: Any = None,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Runs the layer over whole sequences.
+
+        Args:
+          theta: This layer's theta.
+          query_vec: Shaped [time, batch, source_dim].
+          paddings: Shaped [time, batch], 1.0 where padded.
+          aux_vecs: Shaped [aux_time, batch, aux_dim]; required iff `has_aux_atten`.
+          aux_paddings: Shaped [aux_time, batch], 1.0 where padded.
+
+        Returns:
+          `(output, probs)`: output shaped [time, batch, source_dim]; probs shaped
+          [time, batch, aux_time] (cross-attention) or [time, batch, time] (self-attention).
+        """
+        self._CheckAux(aux_vecs, aux_paddings)
+        h, probs = self.self_atten.FProp(theta.self_atten, query_vec, paddings)
+        if self.params.has_aux_atten:
+            h, probs = self.atten.FProp(theta.atten, h, aux_paddings, aux_vecs)
+        return self.fflayer.FProp(theta.fflayer, h, paddings), probs
+
+    def InitStates(self, theta: NestedMap, batch_size: Any, max_len: Any) -> NestedMap:
+        """Returns the empty self-attention cache for `ExtendStep`."""
+        return self.self_atten.InitStates(theta.self_atten, batch_size, max_len)
+
+    def ExtendStep(
+        self,
+        theta: NestedMap,
+        query_vec: Any,
+        prefix_state: NestedMap,
+        time_step: Any,
+        aux_vecs: Any = None,
+        aux_paddings: Any = None,
+    ) -> tuple[tf.Tensor, tf.Tensor, NestedMap]:
+        """Runs one decoding step; equals step t of `FProp` with `mask_self_atten`.
+
+        Args:
+          theta: This layer's theta.
+          query_vec: Shaped [batch, source_dim].
+          prefix_state: The cache from `InitStates` or the previous step.
+          time_step: The 0-based step index.
+          aux_vecs: Shaped [aux_time, batch, aux_dim]; required iff `has_aux_atten`.
+          aux_paddings: Shaped [aux_time, batch].
+
+        Returns:
+          `(output, probs, new_state)`: output shaped [batch, source_dim], probs shaped
+          [batch, aux_time] (or [batch, max_len] without cross-attention), the new cache.
+        """
+        self._CheckAux(aux_vecs, aux_paddings)
+        h, probs, state = self.self_atten.ExtendStep(
+            theta.self_atten, query_vec, prefix_state, time_step
+        )
+        if self.params.has_aux_atten:
+            h, probs = self.atten.FProp(theta.atten, h[tf.newaxis], aux_paddings, aux_vecs)
+            h, probs = h[0], probs[0]
+        return self.fflayer.FProp(theta.fflayer, h), probs, state
+
+
+class StackedTransformerLayers(base_layer.BaseLayer):
+    """`num_layers` Transformer layers (children `x_layers`) and an optional final layer norm.
+
+    The layer settings (model_dim, hidden_dim, heads, dropouts, cross-attention, masking)
+    are copied into `transformer_layer_params_tpl` for every layer.
+    """
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        p = super().Params()
+        p.Define("num_layers", 1, "The number of Transformer layers.")
+        p.Define("model_dim", None, "The model depth: of the input and of the output.")
+        p.Define("hidden_dim", None, "The depth of every feed-forward hidden layer.")
+        p.Define("num_atten_heads", 8, "The number of attention heads.")
+        p.Define("aux_dim", None, "The depth of the cross-attention source (None: model_dim).")
+        p.Define("has_aux_atten", False, "Whether every layer also attends to aux_vecs.")
+        p.Define("mask_self_atten", False, "Whether self-attention is causal (a decoder).")
+        p.Define("atten_dropout_prob", 0.0, "The dropout probability of attention weights.")
+        p.Define("residual_dropout_prob", 0.0, "The dropout probability of residual branches.")
+        p.Define("relu_dropout_prob", 0.0, "The dropout probability in feed-forward layers.")
+        p.Define("ln_output", False, "Whether a final layer norm (child `final_ln`) is applied.")
+        p.Define(
+            "transformer_layer_params_tpl",
+            TransformerLayer.Params(),
+            "The template of every layer; the settings above are copied into it.",
+        )
+        return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        p = self.params
+        _CheckDims(self, "num_layers", "model_dim", "hidden_dim", "num_atten_heads")
+        layer = p.transformer_layer_params_tpl.Copy().Set(
+            source_dim=p.model_dim,
+            aux_dim=p.aux_dim,
+            hidden_dim=p.hidden_dim,
+            num_attention_heads=p.num_atten_heads,
+            has_aux_atten=p.has_aux_atten,
+            mask_self_atten=p.mask_self_atten,
+            atten_dropout_prob=p.atten_dropout_prob,
+            residual_dropout_prob=p.residual_dropout_prob,
+            relu_dropout_prob=p.relu_dropout_prob,
+        )
+        self.CreateChildren("x_layers", [layer.Copy() for _ in range(p.num_layers)])
+        if p.ln_output:
+            self.CreateChild(
+                "final_ln", normalizations.LayerNorm.Params().Set(input_dim=p.model_dim)
+            )
+
+    def FProp(
+        self,
+        theta: NestedMap,
+        query_vec: Any,
+        paddings: Any,
+        aux_vecs: Any = None,
+        aux_paddings: Any = None,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Runs every layer in turn.
+
+        Args:
+          theta: This layer's theta.
+          query_vec: Shaped [time, batch, model_dim].
+          paddings: Shaped [time, batch], 1.0 where padded.
+          aux_vecs: Shaped [aux_time, batch, aux_dim]; required iff `has_aux_atten`.
+          aux_paddings: Shaped [aux_time, batch].
+
+        Returns:
+          `(output, paddings)`: output shaped [time, batch, model_dim], paddings unchanged.
+        """
+        h = query_vec
+        for layer, layer_theta in zip(self.x_layers, theta.x_layers, strict=True):
+            h, _ = layer.FProp(layer_theta, h, paddings, aux_vecs, aux_paddings)
+        if self.params.ln_output:
+            h = self.final_ln.FProp(theta.final_ln, h)
+        return h, tf.convert_to_tensor(paddings, h.dtype)
+
+    def InitStates(self, theta: NestedMap, batch_size: Any, max_len: Any) -> NestedMap:
+        """Returns the empty caches, `x_layers[i]` for layer i."""
+        return NestedMap(
+            x_layers=[
+                layer.InitStates(t, batch_size, max_len)
+                for layer, t in zip(self.x_layers, theta.x_layers, strict=True)
+            ]
+        )
+
+    def ExtendStep(
+        self,
+        theta: NestedMap,
+        query_vec: Any,
+        prefix_states: NestedMap,
+        time_step: Any,
+        aux_vecs: Any = None,
+        aux_paddings: Any = None,
+    ) -> tuple[tf.Tensor, NestedMap]:
+        """Runs one decoding step through every layer.
+
+        Args:
+          theta: This layer's theta.
+          query_vec: Shaped [batch, model_dim].
+          prefix_states: The caches from `InitStates` or the previous step.
+          time_step: The 0-based step index.
+          aux_vecs: Shaped [aux_time, batch, aux_dim]; required iff `has_aux_atten`.
+          aux_paddings: Shaped [aux_time, batch].
+
+        Returns:
+          `(output, new_states)`: output shaped [batch, model_dim], the new caches.
+        """
+        h = query_vec
+        states = []
+        for layer, layer_theta, state in zip(
+            self.x_layers, theta.x_layers, prefix_states.x_layers, strict=True
+        ):
+            h, _, state = layer.ExtendStep(layer_theta, h, state, time_step, aux_vecs, aux_paddings)
+            states.append(state)
+        if self.params.ln_output:
+            h = self.final_ln.FProp(theta.final_ln, h)
+        return h, NestedMap(x_layers=states)
