@@ -297,8 +297,9 @@ class TestStrToVocabTokens:
 
 @pytest.fixture(scope="module")
 def ngram_path(tmp_path_factory):
-    """Lingvo's test_ngrams.txt is not among the shared fixtures; this vocabulary
-    has the same first 15 lines (`<unk> <s> </s> { m , ? " s r ) n b t p`) and
+    """A stand-in for Lingvo's test_ngrams.txt, which is not among the shared fixtures.
+
+    It has the same first 15 lines (`<unk> <s> </s> { m , ? " s r ) n b t p`) and
     the tokens the test reads at ids 17, 22, 24, 57, 73 and 82.
     """
     lines = ["<unk>", "<s>", "</s>", "{", "m", ",", "?", '"', "s", "r", ")", "n", "b", "t", "p"]

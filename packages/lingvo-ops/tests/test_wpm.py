@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import threading
 
 import numpy as np
 import pytest
@@ -186,3 +187,20 @@ def test_errors(tmp_path, wpm):
         wpm.strings_to_ids(["a"], maxlen=0)
     with pytest.raises(ValueError, match="exceeds the row length"):
         wpm.ids_to_strings([[1, 2]], [3])
+
+
+def test_one_model_shared_by_threads(wpm):
+    """The model is immutable after loading, so threads may share it (the GIL is released)."""
+    texts = [bytes.fromhex(c["text_hex"]) for c in REFERENCE["cases"]] * 20
+    expected = [c["ids"] for c in REFERENCE["cases"]] * 20
+    results = [None] * 4
+
+    def work(slot):
+        results[slot] = [r.tolist() for r in wpm.encode_batch(texts)]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 4

@@ -144,9 +144,10 @@ std::vector<std::string> MlPerfSubwordVocab::IdsToStrings(
     bool previous_alnum = false;
     std::size_t start = 0;
     for (bool first = true;; first = false) {
-      std::size_t end = joined.find('_', start);
-      const std::string_view piece =
-          std::string_view(joined).substr(start, end == std::string::npos ? std::string::npos : end - start);
+      const std::size_t end = joined.find('_', start);
+      const std::size_t count =
+          end == std::string::npos ? std::string::npos : end - start;
+      const std::string_view piece = std::string_view(joined).substr(start, count);
       const bool alnum = StartsAlnum(piece);
       if (!first && previous_alnum && alnum) text.push_back(' ');
       text.append(piece);

@@ -40,8 +40,8 @@ WordPieceModel WordPieceModel::FromFile(const std::string& pattern) {
     const std::string_view line = rest.substr(0, end);
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
     ++line_number;
-    const std::string_view piece = Strip(line, IsStripped).substr(
-        0, Strip(line, IsStripped).find('\t'));
+    const std::string_view stripped = Strip(line, IsStripped);
+    const std::string_view piece = stripped.substr(0, stripped.find('\t'));
     if (piece.empty()) {
       // Lingvo's lookup op skips blank lines while its sos/eos/unk ids count
       // them, so every later id would be off by one.
