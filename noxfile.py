@@ -167,7 +167,14 @@ def demo(session: nox.Session) -> None:
     session.run("python", str(ROOT / "examples" / "demo.py"), *session.posargs)
 
 
-BENCHMARKS = ("params", "beam_search_step", "input_pipeline", "edit_distance")
+BENCHMARKS = (
+    "params",
+    "beam_search_step",
+    "input_pipeline",
+    "edit_distance",
+    "transformer_layer",
+    "lstm",
+)
 
 
 @nox.session(reuse_venv=True)
@@ -191,3 +198,22 @@ def bench(session: nox.Session) -> None:
             "--out",
             str(BENCH_RESULTS / f"{name}.json"),
         )
+
+
+@nox.session(reuse_venv=True)
+def parity(session: nox.Session) -> None:
+    """Our layers against PyPI lingvo 0.14.2, same weights and inputs, to 1e-5 (parity/)."""
+    install_wheels(session, "lingvo-core")
+    if not (REFERENCE_VENV / "bin" / "python").exists():
+        session.log(f"installing PyPI lingvo 0.14.2 into {REFERENCE_VENV} (about 10 minutes)")
+        session.run("bash", str(REFERENCE_INSTALLER), str(REFERENCE_VENV), external=True)
+    BENCH_RESULTS.mkdir(exist_ok=True)
+    session.run(
+        "python",
+        str(ROOT / "parity" / "run_parity.py"),
+        "--reference-python",
+        str(REFERENCE_VENV / "bin" / "python"),
+        "--out",
+        str(BENCH_RESULTS / "parity.json"),
+        *session.posargs,
+    )

@@ -176,6 +176,22 @@ REGISTRY = [
         ),
     ),
     Case(
+        # Class-major weights; targets as probabilities take the full (deterministic) path,
+        # since the log-uniform candidate sampler is stateful and has no XLA kernel.
+        "sampled_softmax_class_major_full_path",
+        lambda: layers.SampledSoftmax.Params().Set(
+            name="softmax", input_dim=4, num_classes=5, num_shards=2, num_sampled=2
+        ),
+        # Targets as numpy: the loss stops their gradient, so they are not watched inputs.
+        lambda: (_Normal(3, 4), tf.ones([3]), None, np.eye(5, dtype=np.float32)[[0, 4, 2]]),
+        (
+            "softmax/bias_0/var:0",
+            "softmax/bias_1/var:0",
+            "softmax/weight_0/var:0",
+            "softmax/weight_1/var:0",
+        ),
+    ),
+    Case(
         "lstm_cell_simple_projection_padding",
         lambda: layers.LSTMCellSimple.Params().Set(
             name="lstm", num_input_nodes=3, num_output_nodes=2, num_hidden_nodes=4

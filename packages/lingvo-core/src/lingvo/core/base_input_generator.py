@@ -1,29 +1,38 @@
-"""The params of Lingvo's input generators; the generators themselves arrive in part 2."""
+"""Lingvo's input generators: padded NestedMap batches from files, through tf.data."""
 
 from __future__ import annotations
 
-from lingvo.core import base_layer, hyperparams
+from collections.abc import Iterator
+from typing import Any
+
+import tensorflow as tf
+
+from lingvo.core import base_layer, generic_input, hyperparams, tokenizers
+from lingvo.core.nested_map import NestedMap
 
 __all__ = [
-    "NOT_YET_AVAILABLE",
+    "ABSTRACT",
     "BaseInputGenerator",
     "BaseInputGeneratorFromFiles",
     "BaseSequenceInputGenerator",
 ]
 
-NOT_YET_AVAILABLE = (
-    "Input generators arrive in lingvo-core part 2 (record yielder, processors and the "
-    "bucketing batcher on lingvo-ops); only their Params exist so far. Feed batches "
-    "(NestedMaps) to the task yourself, e.g. task.FPropTower(task.theta, batch)."
+ABSTRACT = (
+    "is abstract: input generators (lingvo-core part 2) are subclasses that implement "
+    "_BuildDataset() (a tf.data.Dataset of NestedMap batches) or, reading files, "
+    "_ProcessRecord(record) returning (NestedMap example, bucket key)."
 )
 
 
 class BaseInputGenerator(base_layer.BaseLayer):
     """The base of every input generator: produces batches (`NestedMap`s) for a task.
 
-    This release defines the standard params that tasks, the registry and the trainer read
-    (`batch_size`, `num_samples`, `resettable`, ...); building one raises
-    `NotImplementedError` until the generators land.
+    A subclass implements `_BuildDataset()`, a `tf.data.Dataset` of `NestedMap` batches
+    (one pass over the data for evaluation, endless for training), and may override
+    `_PreprocessInputBatch(batch)`. `dataset` is that pipeline with the preprocessing;
+    iterating the generator makes one pass; `GetPreprocessedInputBatch()` returns the next
+    batch of a running iterator and raises `tf.errors.OutOfRangeError` at the end of the data
+    until `Reset()`.
     """
 
     @classmethod
@@ -78,7 +87,73 @@ class BaseInputGenerator(base_layer.BaseLayer):
         return p
 
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
-        raise NotImplementedError(f"{type(self).__name__} ({params.name!r}): {NOT_YET_AVAILABLE}")
+        if not self._Implements():
+            raise NotImplementedError(f"{type(self).__name__} ({params.name!r}) {ABSTRACT}")
+        super().__init__(params)
+        object.__setattr__(self, "_dataset", None)
+        object.__setattr__(self, "_iterator", None)
+
+    def _Implements(self) -> bool:
+        """Whether this class provides batches (overrides a dataset or batch hook)."""
+        return type(self)._BuildDataset is not BaseInputGenerator._BuildDataset or (
+            type(self)._InputBatch is not BaseInputGenerator._InputBatch
+        )
+
+    def InfeedBatchSize(self) -> int:
+        """The batch size of one input pipeline (`batch_size`)."""
+        return int(self.params.batch_size)
+
+    def GlobalBatchSize(self) -> int:
+        """The batch size of one step over every replica; one pipeline here."""
+        return self.InfeedBatchSize()
+
+    def _BuildDataset(self) -> tf.data.Dataset:
+        """Returns the `tf.data.Dataset` of raw (not yet preprocessed) `NestedMap` batches."""
+        raise NotImplementedError(f"{type(self).__name__} {ABSTRACT}")
+
+    def _PreprocessInputBatch(self, batch: NestedMap) -> NestedMap:
+        """Transforms one batch in TensorFlow (runs inside tf.data); the identity here."""
+        return batch
+
+    @property
+    def dataset(self) -> tf.data.Dataset:
+        """The dataset of preprocessed `NestedMap` batches, built once."""
+        if self._dataset is None:
+            ds = self._BuildDataset()
+            if type(self)._PreprocessInputBatch is not BaseInputGenerator._PreprocessInputBatch:
+                ds = ds.map(self._PreprocessInputBatch, num_parallel_calls=tf.data.AUTOTUNE)
+            object.__setattr__(self, "_dataset", ds)
+        return self._dataset
+
+    def __iter__(self) -> Iterator[NestedMap]:
+        """Yields the preprocessed batches of a new pass (endless when the data repeats)."""
+        for batch in self.dataset:
+            yield NestedMap(batch)
+
+    def _InputBatch(self) -> NestedMap:
+        """Returns the next batch of the running pass (Lingvo's `_InputBatch`)."""
+        if self._iterator is None:
+            object.__setattr__(self, "_iterator", iter(self.dataset))
+        try:
+            return NestedMap(next(self._iterator))
+        except StopIteration:
+            raise tf.errors.OutOfRangeError(
+                None, None, f"{self.params.name}: end of the input; call Reset() for a new pass"
+            ) from None
+
+    def GetPreprocessedInputBatch(self) -> NestedMap:
+        """Returns the next preprocessed batch, a `NestedMap` of tensors shaped [batch, ...].
+
+        Raises:
+          tf.errors.OutOfRangeError: The data has ended (evaluation); `Reset()` restarts it.
+        """
+        if type(self)._InputBatch is not BaseInputGenerator._InputBatch:
+            return self._PreprocessInputBatch(self._InputBatch())
+        return self._InputBatch()
+
+    def Reset(self) -> None:
+        """Makes the next `GetPreprocessedInputBatch()` start a new pass from the beginning."""
+        object.__setattr__(self, "_iterator", None)
 
 
 class BaseInputGeneratorFromFiles(BaseInputGenerator):
@@ -132,7 +207,139 @@ class BaseInputGeneratorFromFiles(BaseInputGenerator):
             False,
             "Whether each host runs its own input pipeline; kept for params compatibility.",
         )
+        p.Define(
+            "shard_index",
+            None,
+            "This worker's shard of the training records; None takes it from TF_CONFIG.",
+        )
+        p.Define(
+            "num_shards",
+            None,
+            "The number of disjoint shards the training records are split into, one per "
+            "worker; None takes the chief and worker count from TF_CONFIG.",
+        )
+        p.Define(
+            "batcher",
+            "tf",
+            "The bucketing batcher: 'tf' (tf.data group_by_window) or 'ops' (the "
+            "lingvo.ops BucketBatcher).",
+        )
         return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        # Evaluation is fixed when the generator is built, as Lingvo fixed it per job.
+        object.__setattr__(self, "_sequential", self._ReadsSequentially())
+
+    def _Implements(self) -> bool:
+        cls, base = type(self), BaseInputGeneratorFromFiles
+        return (
+            cls._ProcessRecord is not base._ProcessRecord
+            or cls._DataSourceFromFilePattern is not base._DataSourceFromFilePattern
+            or cls._BuildDataset is not base._BuildDataset
+            or cls._InputBatch is not BaseInputGenerator._InputBatch
+        )
+
+    def _ReadsSequentially(self) -> bool:
+        p = self.params
+        return bool(p.require_sequential_order or p.resettable or self.do_eval)
+
+    @property
+    def sequential(self) -> bool:
+        """Whether records are read once each, in file order (evaluation)."""
+        return self._sequential
+
+    def ShardInfo(self) -> tuple[int, int]:
+        """Returns (shard_index, num_shards): explicit params, else TF_CONFIG's workers.
+
+        Sequential (evaluation) input reads every record unless the shard params are set.
+
+        Raises:
+          ValueError: A shard index outside [0, num_shards).
+        """
+        p = self.params
+        if p.shard_index is None and p.num_shards is None:
+            index, count = (0, 1) if self.sequential else generic_input.ShardFromTfConfig()
+        else:
+            index = int(p.shard_index or 0)
+            count = int(p.num_shards or 1)
+        if not 0 <= index < count:
+            raise ValueError(
+                f"{type(self).__name__} {p.name!r}: shard_index {index} is not in "
+                f"[0, num_shards={count})"
+            )
+        return index, count
+
+    def CommonInputOpArgs(self) -> dict[str, Any]:
+        """The keyword arguments of `generic_input.GenericInput` from these params.
+
+        Sequential input with `repeat_count=-1` reads one pass per iteration, so that an
+        evaluation sees every record exactly once; a new iteration (or `Reset()`) reads the
+        next pass.
+        """
+        p = self.params
+        index, count = self.ShardInfo()
+        repeat = int(p.repeat_count)
+        if self.sequential and repeat < 0:
+            repeat = 1
+        return dict(
+            input_source_weights=list(p.input_source_weights) or None,
+            file_random_seed=p.file_random_seed,
+            file_buffer_size=p.file_buffer_size,
+            file_parallelism=p.file_parallelism,
+            flush_every_n=p.flush_every_n,
+            require_sequential_order=self.sequential,
+            repeat_count=repeat,
+            shard_index=index,
+            num_shards=count,
+            batcher=p.batcher,
+        )
+
+    def _BucketingArgs(self) -> dict[str, Any]:
+        """One bucket of `batch_size` examples (Lingvo's default for non-sequence input)."""
+        return dict(bucket_upper_bound=[1000000], bucket_batch_limit=[self.InfeedBatchSize()])
+
+    def _ProcessRecord(self, record: tf.Tensor) -> tuple[NestedMap, tf.Tensor]:
+        """Turns one record (a string scalar) into `(NestedMap example, int bucket key)`.
+
+        May instead take `(source_id, record)` by those names. Runs in TensorFlow inside
+        tf.data; a negative key drops the record.
+        """
+        raise NotImplementedError(f"{type(self).__name__} {ABSTRACT}")
+
+    def _DataSourceFromFilePattern(self, file_pattern: str) -> tf.data.Dataset:
+        """Returns the dataset of `(batch, bucket_keys)` read from `file_pattern`."""
+        if not file_pattern:
+            raise ValueError(
+                f"{type(self).__name__} {self.params.name!r}: file_pattern is not set; expected "
+                "'<type>:<glob>' with type tfrecord, tfrecord_gzip, text or iota"
+            )
+        return generic_input.GenericInput(
+            self._ProcessRecord,
+            file_pattern=file_pattern,
+            **self._BucketingArgs(),
+            **self.CommonInputOpArgs(),
+        )
+
+    def _BuildDataset(self) -> tf.data.Dataset:
+        """Reads `file_pattern` through `_ProcessRecord`; adds `bucket_keys` to each batch."""
+
+        def ToBatch(example: Any, keys: tf.Tensor) -> NestedMap:
+            if not isinstance(example, dict):
+                raise ValueError(
+                    f"{type(self).__name__}._ProcessRecord must return a NestedMap example; "
+                    f"got {type(example).__name__}"
+                )
+            batch = self._PostBatch(NestedMap(example))
+            batch.bucket_keys = keys
+            return batch
+
+        ds = self._DataSourceFromFilePattern(self.params.file_pattern)
+        return ds.map(ToBatch, num_parallel_calls=tf.data.AUTOTUNE)
+
+    def _PostBatch(self, batch: NestedMap) -> NestedMap:
+        """Adjusts one padded batch before `bucket_keys` is added; the identity here."""
+        return batch
 
 
 class BaseSequenceInputGenerator(BaseInputGeneratorFromFiles):
@@ -164,10 +371,120 @@ class BaseSequenceInputGenerator(BaseInputGeneratorFromFiles):
             False,
             "Whether sequences are padded to the max lengths instead of the batch's longest.",
         )
-        p.Define("tokenizer", None, "The tokenizer params; None leaves ids as read.")
+        p.Define(
+            "tokenizer",
+            tokenizers.AsciiTokenizer.Params(),
+            "The params of the default tokenizer; None builds none.",
+        )
         p.Define(
             "tokenizer_dict",
             {},
             "Tokenizer params by name, for inputs that tokenize several fields differently.",
         )
         return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        p = self.params
+        if len(p.bucket_upper_bound) != len(p.bucket_batch_limit):
+            raise ValueError(
+                f"{type(self).__name__} {p.name!r}: bucket_upper_bound {p.bucket_upper_bound} "
+                f"and bucket_batch_limit {p.bucket_batch_limit} differ in length"
+            )
+        if p.bucket_adjust_every_n:
+            raise ValueError(
+                f"{type(self).__name__} {p.name!r}: bucket_adjust_every_n is not supported; "
+                "expected 0"
+            )
+        names = {}
+        if p.tokenizer is not None:
+            self.CreateChild("tokenizer", p.tokenizer)
+            names["default"] = "tokenizer"
+        for key in sorted(p.tokenizer_dict or {}):
+            if p.tokenizer_dict[key] is not None:
+                self.CreateChild(f"tokenizer_{key}", p.tokenizer_dict[key])
+                names[key] = f"tokenizer_{key}"
+        object.__setattr__(self, "_tokenizer_names", names)
+
+    @property
+    def tokenizer_dict(self) -> dict[str, tokenizers.BaseTokenizer]:
+        """The tokenizers by key; `default` is `params.tokenizer`."""
+        return {k: getattr(self, name) for k, name in self._tokenizer_names.items()}
+
+    @property
+    def infeed_bucket_batch_limit(self) -> list[int]:
+        """The batch size of each bucket for this input pipeline."""
+        return [int(b) for b in self.params.bucket_batch_limit]
+
+    def InfeedBatchSize(self) -> int:
+        """The largest bucket batch size (Lingvo's infeed batch size of sequence input)."""
+        return max(self.infeed_bucket_batch_limit)
+
+    def _BucketingArgs(self) -> dict[str, Any]:
+        return dict(
+            bucket_upper_bound=[int(b) for b in self.params.bucket_upper_bound],
+            bucket_batch_limit=self.infeed_bucket_batch_limit,
+        )
+
+    def _PostBatch(self, batch: NestedMap) -> NestedMap:
+        """With `pad_to_max_seq_length`, pads `src.*` and `tgt.*` to the max lengths."""
+        p = self.params
+        if not p.pad_to_max_seq_length:
+            return batch
+        return generic_input.PadBatchToLength(
+            batch, {"src": p.source_max_length, "tgt": p.target_max_length}
+        )
+
+    def _Tokenizer(self, key: str | None) -> tokenizers.BaseTokenizer:
+        key = key or "default"
+        tokenizers_by_key = self.tokenizer_dict
+        if key not in tokenizers_by_key:
+            raise ValueError(
+                f"{type(self).__name__} {self.params.name!r}: no tokenizer {key!r}; it has "
+                f"{sorted(tokenizers_by_key)}"
+            )
+        return tokenizers_by_key[key]
+
+    def StringsToIds(
+        self,
+        strs: Any,
+        is_source: bool = False,
+        external_max_length: int | None = None,
+        external_append_eos: bool | None = None,
+        key: str | None = None,
+        languages: Any = None,
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Tokenizes strings to at most `source_max_length` / `target_max_length` tokens.
+
+        Args:
+          strs: A string tensor shaped [batch].
+          is_source: Whether to cut to `source_max_length` instead of `target_max_length`.
+          external_max_length: Overrides the max length when set.
+          external_append_eos: Overrides the tokenizer's `append_eos` when not None.
+          key: The `tokenizer_dict` key; None uses the default tokenizer.
+          languages: Passed to the tokenizer.
+
+        Returns:
+          `(ids, labels, paddings)` shaped [batch, max_length].
+
+        Raises:
+          ValueError: No tokenizer under `key`, or no max length.
+        """
+        p = self.params
+        max_length = external_max_length
+        if max_length is None:
+            max_length = p.source_max_length if is_source else p.target_max_length
+        if not max_length:
+            raise ValueError(
+                f"{type(self).__name__} {p.name!r}: set "
+                f"{'source' if is_source else 'target'}_max_length to tokenize"
+            )
+        return self._Tokenizer(key).StringsToIds(
+            strs, max_length, external_append_eos=external_append_eos, languages=languages
+        )
+
+    def IdsToStrings(
+        self, ids: Any, lens: Any, key: str | None = None, languages: Any = None
+    ) -> tf.Tensor:
+        """Turns id rows shaped [batch, time] with lengths [batch] into strings [batch]."""
+        return self._Tokenizer(key).IdsToStrings(ids, lens, languages=languages)

@@ -41,6 +41,7 @@ from lingvo.core.layers.softmaxes import (
     SharedSoftmaxLayer,
     SimpleFullSoftmax,
 )
+from lingvo.core.layers.softmaxes_sampled import SampledSoftmax
 from lingvo.core.layers.transformers import (
     StackedTransformerLayers,
     TransformerAttentionLayer,
@@ -68,6 +69,7 @@ __all__ = [
     "PositionalEmbeddingLayer",
     "ProjectionLayer",
     "RNNCell",
+    "SampledSoftmax",
     "SharedSoftmaxLayer",
     "SimpleEmbeddingLayer",
     "SimpleFullSoftmax",

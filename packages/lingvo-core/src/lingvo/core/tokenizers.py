@@ -1,0 +1,280 @@
+"""Tokenizer layers (ASCII, vocabulary file, word piece) over the lingvo-ops kernels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from lingvo import ops
+from lingvo.core import base_layer, hyperparams
+
+__all__ = [
+    "AsciiTokenizer",
+    "BaseTokenizer",
+    "VocabFileTokenizer",
+    "WpmTokenizer",
+]
+
+
+def _Strings(x: np.ndarray) -> np.ndarray:
+    """A 1-D object array of bytes, as the kernels take it."""
+    return np.asarray(x, dtype=object).reshape([-1])
+
+
+class BaseTokenizer(base_layer.BaseLayer):
+    """Turns strings into (ids, labels, paddings) and ids back into strings.
+
+    Every tokenizer follows Lingvo's layout: `ids = [sos] + tokens`, `labels = tokens + [eos]`,
+    `paddings` 0.0 over the tokens (and over eos when it is appended), 1.0 elsewhere; padded
+    positions of `ids` and `labels` hold eos. How a sequence longer than `max_length` is cut
+    depends on the tokenizer (see each class).
+    """
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        """Returns the tokenizer params."""
+        p = super().Params()
+        p.name = "tokenizer"
+        p.Define("vocab_size", 64, "The size of the vocabulary.")
+        p.Define("append_eos", True, "Whether the end-of-sentence id ends every label sequence.")
+        p.Define(
+            "pad_to_max_length",
+            True,
+            "Whether outputs are padded to max_length instead of the batch's longest sequence.",
+        )
+        p.Define("target_unk_id", 0, "The id of the unknown token.")
+        p.Define("target_sos_id", 1, "The id of the start-of-sentence token.")
+        p.Define("target_eos_id", 2, "The id of the end-of-sentence token.")
+        p.Define("target_wb_id", -1, "The id of the word-boundary token; -1 when there is none.")
+        return p
+
+    def StringsToIds(
+        self,
+        strs: Any,
+        max_length: int,
+        external_append_eos: bool | None = None,
+        languages: Any = None,
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Tokenizes a batch of strings.
+
+        Args:
+          strs: A string tensor (or list of str / bytes) shaped [batch].
+          max_length: The width of the outputs when `pad_to_max_length`, and the longest
+            sequence kept.
+          external_append_eos: Overrides `params.append_eos` when not None.
+          languages: Unused; kept for Lingvo's signature.
+
+        Returns:
+          `(ids, labels, paddings)`: int32, int32 and float32 tensors shaped
+          [batch, max_length] (or [batch, longest] without `pad_to_max_length`).
+        """
+        del languages
+        p = self.params
+        append_eos = p.append_eos if external_append_eos is None else bool(external_append_eos)
+        strs = tf.convert_to_tensor(strs, tf.string)
+        fn = self._StringsToIdsFn(int(max_length), append_eos, bool(p.pad_to_max_length))
+        ids, labels, paddings = tf.numpy_function(
+            lambda s: fn(_Strings(s)),
+            [strs],
+            [tf.int32, tf.int32, tf.float32],
+            stateful=False,
+            name="StringsToIds",
+        )
+        width = int(max_length) if p.pad_to_max_length else None
+        shape = [strs.shape[0] if strs.shape.rank else None, width]
+        return (
+            tf.ensure_shape(ids, shape),
+            tf.ensure_shape(labels, shape),
+            tf.ensure_shape(paddings, shape),
+        )
+
+    def IdsToStrings(self, ids: Any, lens: Any, languages: Any = None) -> tf.Tensor:
+        """Turns the first `lens[b]` ids of each row back into a string.
+
+        Args:
+          ids: int tensor shaped [batch, time].
+          lens: int tensor shaped [batch].
+          languages: Unused; kept for Lingvo's signature.
+
+        Returns:
+          A string tensor shaped [batch].
+        """
+        del languages
+        ids = tf.convert_to_tensor(ids)
+        lens = tf.convert_to_tensor(lens)
+        fn = self._IdsToStringsFn()
+        out = tf.numpy_function(
+            lambda i, n: np.asarray(fn(np.asarray(i, np.int32), np.asarray(n, np.int32)), object),
+            [ids, lens],
+            tf.string,
+            stateful=False,
+            name="IdsToStrings",
+        )
+        return tf.ensure_shape(out, [ids.shape[0] if ids.shape.rank else None])
+
+    def _StringsToIdsFn(
+        self, max_length: int, append_eos: bool, pad: bool
+    ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement StringsToIds")
+
+    def _IdsToStringsFn(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement IdsToStrings")
+
+
+class AsciiTokenizer(BaseTokenizer):
+    """Characters of Lingvo's fixed 76-symbol ASCII table (lowercased, unknown bytes -> 0).
+
+    Truncation: the text is cut to `max_length - 1` characters and eos is always appended, so
+    a cut row is all unpadded and still ends in eos (the vocabulary and word-piece tokenizers
+    drop eos instead).
+    """
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        """Returns the params, with the 76-symbol vocabulary size."""
+        p = super().Params()
+        p.vocab_size = 76
+        return p
+
+    def _StringsToIdsFn(self, max_length, append_eos, pad):
+        def Fn(strs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return ops.ascii_to_token_ids(
+                strs, append_eos=append_eos, maxlen=max_length, pad_to_maxlen=pad
+            )
+
+        return Fn
+
+    def _IdsToStringsFn(self):
+        return ops.id_to_ascii
+
+
+class VocabFileTokenizer(BaseTokenizer):
+    """Words (split on `tokens_delimiter`) looked up in a vocabulary file.
+
+    The file is read once, when the layer is built (a malformed line raises there, naming the
+    file and line). Truncation: a sentence of `max_length` or more tokens is cut so that `ids`
+    fills `max_length` and has no eos; all its positions are unpadded. `IdsToStrings` maps ids
+    to tokens by line number (the ids column is ignored, as in Lingvo) and joins them with
+    `tokens_delimiter`.
+    """
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        """Returns the params of the vocabulary file."""
+        p = super().Params()
+        p.Define("token_vocab_filepath", None, "The vocabulary file of whole tokens.")
+        p.Define(
+            "ngram_vocab_filepath",
+            None,
+            "A vocabulary of n-grams whose ids are line numbers; set this or "
+            "token_vocab_filepath, not both.",
+        )
+        p.Define("ngram_separator", "", "The string that joins n-grams in IdsToStrings.")
+        p.Define("tokens_delimiter", " ", "The characters that separate tokens in a string.")
+        p.Define(
+            "load_token_ids_from_vocab",
+            True,
+            "Whether token ids come from the second column of token_vocab_filepath (else line "
+            "numbers).",
+        )
+        return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        p = self.params
+        if bool(p.token_vocab_filepath) == bool(p.ngram_vocab_filepath):
+            raise ValueError(
+                f"VocabFileTokenizer {p.name!r}: set exactly one of token_vocab_filepath "
+                f"({p.token_vocab_filepath!r}) and ngram_vocab_filepath "
+                f"({p.ngram_vocab_filepath!r})"
+            )
+        if p.token_vocab_filepath:
+            path, load_ids = p.token_vocab_filepath, bool(p.load_token_ids_from_vocab)
+            separator = p.tokens_delimiter
+        else:
+            path, load_ids, separator = p.ngram_vocab_filepath, False, p.ngram_separator
+        setter = object.__setattr__
+        setter(self, "_vocab", ops.Vocabulary(path, load_token_ids_from_vocab=load_ids))
+        # Lingvo decodes by line number whatever the ids column says.
+        setter(
+            self,
+            "_line_vocab",
+            self._vocab if not load_ids else ops.Vocabulary(path, load_token_ids_from_vocab=False),
+        )
+        setter(self, "_separator", separator)
+
+    def _StringsToIdsFn(self, max_length, append_eos, pad):
+        vocab, delimiter = self._vocab, self.params.tokens_delimiter
+
+        def Fn(strs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return ops.str_to_vocab_tokens(
+                strs,
+                vocab,
+                append_eos=append_eos,
+                maxlen=max_length,
+                pad_to_maxlen=pad,
+                delimiter=delimiter,
+            )
+
+        return Fn
+
+    def _IdsToStringsFn(self):
+        vocab, separator = self._line_vocab, self._separator
+
+        def Fn(ids: np.ndarray, lens: np.ndarray) -> np.ndarray:
+            return ops.ngram_id_to_token(ids, lens, vocab, ngram_separator=separator)
+
+        return Fn
+
+
+class WpmTokenizer(BaseTokenizer):
+    """Word pieces of a `.voc` file, merged greedily (Lingvo's `WpmEncoder`).
+
+    The model is read once, when the layer is built. Its unk/sos/eos ids must be 0/1/2.
+    Truncation: as `VocabFileTokenizer`, a cut row fills `max_length` and has no eos.
+    `IdsToStrings` joins the pieces, turns the word-start mark into spaces and strips.
+    """
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        """Returns the params of the word-piece vocabulary."""
+        p = super().Params()
+        p.Define("vocab_filepath", None, "The word-piece vocabulary file, one piece per line.")
+        p.Define(
+            "merge_prob",
+            1.0,
+            "The probability of each merge; only 1.0 (always merge) is supported.",
+        )
+        return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        p = self.params
+        if not p.vocab_filepath:
+            raise ValueError(f"WpmTokenizer {p.name!r}: vocab_filepath is not set")
+        if p.merge_prob != 1.0:
+            raise ValueError(
+                f"WpmTokenizer {p.name!r}: merge_prob={p.merge_prob} is not supported; expected 1.0"
+            )
+        wpm = ops.WordPieceModel(p.vocab_filepath)
+        ids = (wpm.unk_id, wpm.sos_id, wpm.eos_id)
+        if ids != (p.target_unk_id, p.target_sos_id, p.target_eos_id) or ids != (0, 1, 2):
+            raise ValueError(
+                f"WpmTokenizer {p.name!r}: {p.vocab_filepath} has unk/sos/eos ids {ids}; "
+                "expected (0, 1, 2)"
+            )
+        object.__setattr__(self, "_wpm", wpm)
+
+    def _StringsToIdsFn(self, max_length, append_eos, pad):
+        wpm = self._wpm
+
+        def Fn(strs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return wpm.strings_to_ids(strs, max_length, append_eos=append_eos, pad_to_maxlen=pad)
+
+        return Fn
+
+    def _IdsToStringsFn(self):
+        return self._wpm.ids_to_strings

@@ -1,0 +1,148 @@
+"""The trainer job: training steps, their log lines and summaries, and checkpoints."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from lingvo.core import run_mode
+from lingvo.trainer import checkpointer, log_lines, logdir as logdir_lib, summaries
+from lingvo.trainer.runners import base
+
+__all__ = ["Trainer"]
+
+# Learner statistics the control summaries carry, under TensorBoard-friendly names.
+_CONTROL_KEYS = ("loss", "log_pplx", "grad_norm/all/loss", "learning_rate/loss")
+
+
+def _Numpy(metrics: dict[str, Any]) -> dict[str, float]:
+    """`{name: (value, weight)}` of tensors -> `{name: float value}`."""
+    return {k: float(np.asarray(v[0])) for k, v in metrics.items()}
+
+
+class Trainer(base.BaseRunner):
+    """Trains the model to `train.max_steps`, saving checkpoints as Lingvo's controller does.
+
+    In TensorFlow 2 the variables live in the training process, so the duties of Lingvo's
+    controller move here (as with Lingvo's `--checkpoint_in_trainer_cpu` and its eager
+    trainer): restore or initialise, save `ckpt-%08d` on the first step and then every
+    `save_interval_seconds` (or `save_interval_steps`) and at the end, and, with
+    `write_control_summaries`, the training summaries in `control/` every
+    `summary_interval_steps`. Every step logs Lingvo's `step:` line and writes its scalars
+    to `train/`; an ETA to `max_steps` is logged every `eta_interval_steps`.
+
+    Args:
+      params: The model params of the Train dataset.
+      logdir: The run's logdir.
+      name: The job name, `trainer` or `trainer_client`.
+      stop_event: Set to stop training early (a final checkpoint is still saved).
+      write_control_summaries: Whether this process plays Lingvo's controller too.
+      strategy: The `tf.distribute` strategy whose scope builds the model.
+      task_name: For a multi-task model, the task to train; empty samples one each step.
+    """
+
+    eta_interval_steps = 10
+
+    def __init__(
+        self,
+        params: Any,
+        logdir: str,
+        name: str = "trainer_client",
+        stop_event: threading.Event | None = None,
+        write_control_summaries: bool = True,
+        strategy: tf.distribute.Strategy | None = None,
+        task_name: str = "",
+    ) -> None:
+        super().__init__(params, logdir, name, stop_event)
+        self._task_name = task_name or None
+        self._strategy = strategy or tf.distribute.get_strategy()
+        with self._strategy.scope():
+            self.model = self.BuildModel(do_eval=False)
+        self._CreateOptimizerSlots()
+        self.checkpointer = checkpointer.Checkpointer(
+            self.train_dir, {"model": self.model}, params.train
+        )
+        self._train_writer = summaries.SummaryWriter(self.train_dir)
+        self._control_writer = None
+        if write_control_summaries:
+            self._control_writer = summaries.SummaryWriter(logdir_lib.ControlDir(logdir))
+        logdir_lib.WriteText(os.path.join(self.train_dir, "trainer_params.txt"), params.ToText())
+        self._num_params = self.model.ModelAnalysis(log=False)[1]
+        # Lingvo-core's training step uses tf.cond itself; AutoGraph would only slow tracing.
+        self._step_fn = tf.function(self._TrainStep, autograph=False)
+
+    def _CreateOptimizerSlots(self) -> None:
+        """Creates optimizer slots up front, so that a restore fills them too."""
+        for task in self.model.tasks:
+            variables = task.TrainableVariables()
+            for lrn in task.learners:
+                lrn.optimizer.CreateSlots(lrn.TrainableVariables(variables))
+
+    def _TrainStep(self, batch: Any) -> Any:
+        metrics, _ = self.model.TrainStep(batch, task_name=self._task_name)
+        return metrics
+
+    def Run(self) -> None:
+        """Restores, trains to `max_steps`, saves the final checkpoint."""
+        model = self.model
+        run_mode.SetGlobalStep(model.global_step)
+        try:
+            restored = self.checkpointer.RestoreOrInitialize()
+            step = int(model.global_step.numpy())
+            if restored is not None and restored != step:
+                logging.warning("Checkpoint name says step %d, its global_step is %d", restored, step)
+            self.checkpointer.MaybeSave(step)
+            tracker = log_lines.StepRateTracker()
+            task = model.GetTask(self._task_name) if self._task_name else model.tasks[0]
+            inputs = task.input_generator
+            next_summary = step + 1
+            rate = 0.0
+            while not self.ShouldStop(step):
+                batch = inputs.GetPreprocessedInputBatch()
+                values = _Numpy(self._step_fn(batch))
+                step = int(model.global_step.numpy())
+                samples = values.get("num_samples_in_batch", float(self.params.input.batch_size))
+                rate, example_rate, total = tracker.ComputeStepRate(step, samples)
+                logging.info(
+                    "%s", log_lines.FormatStepLine(step, rate, example_rate, values)
+                )
+                scalars = dict(values)
+                scalars.update({"global_step/sec": rate, "examples/sec": example_rate})
+                scalars["total_samples"] = total
+                self._train_writer.Scalars(step, scalars)
+                model.ProcessFPropResults(step, values, {})
+                if self._control_writer is not None and step >= next_summary:
+                    self._WriteControlSummaries(step, values)
+                    next_summary = step + self.params.train.summary_interval_steps
+                if step % self.eta_interval_steps == 0:
+                    logging.info("%s", log_lines.FormatEta(step, self.max_steps, rate))
+                self.checkpointer.MaybeSave(step)
+            logging.info("Training finished.")
+            logging.info("%s", log_lines.FormatEta(step, self.max_steps, rate))
+            if self.checkpointer.last_saved_step != step:
+                self.checkpointer.Save(step)
+        finally:
+            run_mode.SetGlobalStep(None)
+            self._train_writer.Close()
+            if self._control_writer is not None:
+                self._control_writer.Close()
+
+    def _WriteControlSummaries(self, step: int, values: dict[str, float]) -> None:
+        start = time.time()
+        logging.info("Write summary @%d", step)
+        scalars = {k: values[k] for k in _CONTROL_KEYS if k in values}
+        for k, v in values.items():
+            if k.startswith(("grad_norm/", "var_norm/", "learning_rate/", "has_nan_or_inf/")):
+                scalars[k] = v
+        if "num_nonfinite_steps/loss" in values:
+            scalars["num_nonfinite_steps/loss"] = values["num_nonfinite_steps/loss"]
+        scalars["total_num_params"] = float(self._num_params)
+        self._control_writer.Scalars(step, scalars)
+        self._control_writer.Flush()
+        logging.info("Write summary done: step %d (%.2f s)", step, time.time() - start)
