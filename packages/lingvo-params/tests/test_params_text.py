@@ -381,7 +381,7 @@ def test_bool_text_errors(text):
         ("i : 3.5", r"parameter 'i' of type int from '3.5'"),
         ("i : NoneType", r"parameter 'i' of type int from 'NoneType'"),
         ("f : fast", r"parameter 'f' of type float from 'fast'"),
-        ("n : 3", r"parameter 'n' of type NoneType from '3'"),
+        ("n : relu", r"parameter 'n' of type NoneType from 'relu'"),
         ("n : a/b/c", r"parameter 'n' of type NoneType from 'a/b/c'"),
         ("c : a/b/c", r"parameter 'c' of type type from 'a/b/c'"),
         ("c : type/no_such_module_xyz/K", r"cannot import module 'no_such_module_xyz'"),
@@ -406,10 +406,33 @@ def test_params_values_cannot_be_read():
         p.FromText("inner : 3")
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("3", 3),
+        ("-2", -2),
+        ("0.5", 0.5),
+        ("1e-3", 1e-3),
+        ("'s'", "s"),
+        ('"a b"', "a b"),
+        ("[1, 2]", [1, 2]),
+        ("(1, 'x')", (1, "x")),
+        ("{'k': 1}", {"k": 1}),
+        ("True", True),
+        ("NoneType", None),
+    ],
+)
+def test_none_default_reads_unambiguous_text(text, value):
+    # Lingvo raised here; `--model_params_override=train.save_interval_steps : 100` needs it.
+    p = _typed()
+    p.FromText(f"n : {text}")
+    assert p.n == value and type(p.n) is type(value)
+
+
 def test_type_overrides():
     p = _typed()
-    with pytest.raises(ValueError):
-        p.FromText("n : 3")
+    with pytest.raises(ValueError, match="type_overrides"):
+        p.FromText("n : float32")
     p.FromText("n : 3", type_overrides={"n": "int"})
     assert p.n == 3
     p.n = None

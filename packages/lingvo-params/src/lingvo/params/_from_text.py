@@ -142,6 +142,25 @@ def _import_attr(module: str, name: str) -> Any:
     return obj
 
 
+def _infer_literal(text: str) -> Any:
+    """Reads a number, a quoted string or a container literal; _MISSING for anything else.
+
+    Lingvo refused to set a param whose default is None from text (`--model_params_override
+    train.save_interval_steps : 100` failed) unless the caller passed `type_overrides`. Text
+    that can only mean one value is read as that value; bare words (`float32`, `relu`) stay
+    ambiguous and still need `type_overrides`.
+    """
+    first = text[:1]
+    if first in _QUOTES:
+        return _text.unquote_string(text)
+    if first in "[({" or first.isdigit() or (first in "+-." and len(text) > 1):
+        try:
+            return _literal.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError):
+            return _MISSING
+    return _MISSING
+
+
 def _parse_object(text: str, old: Any) -> Any:
     if text == "NoneType":
         return None
@@ -151,13 +170,19 @@ def _parse_object(text: str, old: Any) -> Any:
             return True
         if low == "false":
             return False
+        inferred = _infer_literal(text)
+        if inferred is not _MISSING:
+            return inferred
     kind, sep1, rest = text.partition("/")
     module, sep2, name = rest.partition("/")
     if kind == "type" and sep1 and sep2 and module and name:
         return _import_attr(module, name)
     if kind == "proto" and sep1:
         raise ValueError("protobuf values need a value codec (lingvo-params has no protobuf)")
-    raise ValueError("expected 'NoneType', true/false, or 'type/<module>/<name>'")
+    raise ValueError(
+        "expected 'NoneType', true/false, a number, a quoted string, a list/tuple/dict literal "
+        "or 'type/<module>/<name>' (pass type_overrides for other kinds, e.g. a dtype)"
+    )
 
 
 def _parse_fields(key: str, text: str, old: Any) -> Any:
