@@ -131,7 +131,7 @@ def test_source_id_processor_and_weights(tmp_path):
         file_buffer_size=10,
     )
     for batch, _ in _Batches(ds, limit=5):
-        for sid, text in zip(batch.source_id.numpy(), batch.text.numpy()):
+        for sid, text in zip(batch.source_id.numpy(), batch.text.numpy(), strict=True):
             assert text == (b"a" if sid == 0 else b"b")
 
 

@@ -46,7 +46,7 @@ def test_tf_reads_what_we_write_and_parse_example(tmp_path):
 
 
 def test_bad_features():
-    with pytest.raises(ValueError, match="'m'.*1-D"):
+    with pytest.raises(ValueError, match=r"'m'.*1-D"):
         tf_example.MakeExample({"m": [[1, 2], [3, 4]]})
     with pytest.raises(ValueError, match="'c'"):
         tf_example.MakeExample({"c": [1 + 2j]})

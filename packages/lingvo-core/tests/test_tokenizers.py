@@ -120,7 +120,7 @@ def test_vocab_file_errors(tmp_path):
         tokenizers.VocabFileTokenizer.Params().Instantiate()
     bad = tmp_path / "bad.txt"
     bad.write_text("<S>\t1\n</S>\t2\n<UNK>\tx\n")
-    with pytest.raises(ValueError, match="bad.txt"):
+    with pytest.raises(ValueError, match=r"bad\.txt"):
         tokenizers.VocabFileTokenizer.Params().Set(token_vocab_filepath=str(bad)).Instantiate()
 
 

@@ -52,7 +52,7 @@ def test_tool_reports_bad_input(tmp_path, capsys):
 
 
 def test_input_generator_epochs(idx_dir, tmp_path):
-    folder, _, y = idx_dir
+    folder, _, _ = idx_dir
     out = str(tmp_path / "out")
     mnist_tool.Main([f"--out={out}", f"--from={folder}"])
     p = input_generator.MnistInput.Params().Set(
@@ -83,5 +83,5 @@ def test_lenet5_params_as_lingvo():
     assert cfg.train.save_interval_seconds == 10
     test = model_registry.GetParams("mnist.LeNet5", "Test")
     assert test.input.data == "x_test" and not test.input.repeat
-    with pytest.raises(FileNotFoundError, match="lingvo.trainer.tools.mnist"):
+    with pytest.raises(FileNotFoundError, match=r"lingvo\.trainer\.tools\.mnist"):
         input_generator.ReadArrays(os.path.join("/nonexistent", "mnist"), ["x_train"])

@@ -86,6 +86,7 @@ def test_logdir_layout_and_contents(trained):
 def test_resume_continues_and_skips_a_truncated_checkpoint(trained, data, tmp_path, caplog):
     import shutil
 
+    caplog.set_level("INFO")
     logdir = str(tmp_path / "log")
     shutil.copytree(trained, logdir)
     train = os.path.join(logdir, "train")
@@ -94,6 +95,8 @@ def test_resume_continues_and_skips_a_truncated_checkpoint(trained, data, tmp_pa
         f.truncate(100)
     assert trainer_main.Run(_Args(logdir, data, "--job=trainer_client", steps=6)) == 0
     # Step 4 was damaged, so training resumed from step 3 and went on to 6.
+    assert "ckpt-00000004 is damaged or incomplete" in caplog.text
+    assert "Load checkpoint done." in caplog.text and "step:     4," in caplog.text
     assert checkpointer.LatestCheckpoint(train).endswith("ckpt-00000006")
     kept = [os.path.basename(p) for p, _ in checkpointer.ListCheckpoints(train)]
     assert kept[-3:] == ["ckpt-00000004", "ckpt-00000005", "ckpt-00000006"]
@@ -101,15 +104,17 @@ def test_resume_continues_and_skips_a_truncated_checkpoint(trained, data, tmp_pa
     assert os.path.exists(os.path.join(logdir, "eval_test", "score-00000006.txt"))
 
 
-def test_log_lines_in_lingvo_shape(trained, data, tmp_path, capfd):
+def test_log_lines_in_lingvo_shape(trained, data, tmp_path, caplog):
+    caplog.set_level("INFO")
     logdir = str(tmp_path / "log")
     assert trainer_main.Run(_Args(logdir, data, steps=2)) == 0
-    err = capfd.readouterr().err
+    err = caplog.text
+    caplog.clear()
     assert "step:     1, steps/sec: 0.00, examples/sec: 0.00 " in err
     assert " loss:" in err and "grad_norm/all/loss:" in err
     assert "ETA to max_steps 2:" in err
     assert trainer_main.Run(_Args(logdir, data, "--job=evaler_test", steps=2)) == 0
-    err = capfd.readouterr().err
+    err = caplog.text
     assert "eval_test: step:     2, acc5: " in err
     assert "Evaluation finished." in err
 
@@ -137,7 +142,7 @@ def test_inspect_modes(data, tmp_path, capsys):
         (["--model=mnist.LeNet5", "--job=bogus", "--run_locally=cpu"], "job 'bogus'"),
         (
             ["--model=mnist.LeNet5", "--mode=inspect_params", "--model_params_override=a=10"],
-            "line 1",
+            "Line 1 'a=10'",
         ),
         (["--model=mnist.LeNet5", "--mode=inspect_evaler", "--no_such_flag"], "no_such_flag"),
     ],

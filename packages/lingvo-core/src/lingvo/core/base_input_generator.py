@@ -118,7 +118,7 @@ class BaseInputGenerator(base_layer.BaseLayer):
     @property
     def dataset(self) -> tf.data.Dataset:
         """The dataset of preprocessed `NestedMap` batches, built once."""
-        if self._dataset is None:
+        if self.__dict__.get("_dataset") is None:  # also for subclasses that skip __init__
             ds = self._BuildDataset()
             if type(self)._PreprocessInputBatch is not BaseInputGenerator._PreprocessInputBatch:
                 ds = ds.map(self._PreprocessInputBatch, num_parallel_calls=tf.data.AUTOTUNE)
@@ -132,7 +132,7 @@ class BaseInputGenerator(base_layer.BaseLayer):
 
     def _InputBatch(self) -> NestedMap:
         """Returns the next batch of the running pass (Lingvo's `_InputBatch`)."""
-        if self._iterator is None:
+        if self.__dict__.get("_iterator") is None:
             object.__setattr__(self, "_iterator", iter(self.dataset))
         try:
             return NestedMap(next(self._iterator))

@@ -114,9 +114,7 @@ class BeamSearchHelper(base_layer.BaseLayer):
             0.0,
             "The GNMT length-normalization exponent alpha; 0 ranks by the raw score sum.",
         )
-        p.Define(
-            "coverage_penalty", 0.0, "The GNMT coverage-penalty weight beta; 0 turns it off."
-        )
+        p.Define("coverage_penalty", 0.0, "The GNMT coverage-penalty weight beta; 0 turns it off.")
         p.Define(
             "valid_eos_max_logit_delta",
             5.0,
@@ -136,9 +134,7 @@ class BeamSearchHelper(base_layer.BaseLayer):
         )
         p.Define("target_sos_id", 1, "The id of the start-of-sequence token.")
         p.Define("target_eos_id", 2, "The id of the end-of-sequence token.")
-        p.Define(
-            "target_eoc_id", -1, "The id of the end-of-chunk (epsilon) token, or -1 for none."
-        )
+        p.Define("target_eoc_id", -1, "The id of the end-of-chunk (epsilon) token, or -1 for none.")
         p.Define(
             "target_seq_len", 0, "The maximum number of decode steps when max_steps is not given."
         )
@@ -264,9 +260,9 @@ class BeamSearchHelper(base_layer.BaseLayer):
         inputs = [log_probs, atten_probs, *state]
         inputs += [is_last_chunk] if with_chunk else []
         out = tf.numpy_function(
-            Run, [*inputs, cur_step], list(_STATE_DTYPES) + [tf.bool], stateful=False
+            Run, [*inputs, cur_step], [*list(_STATE_DTYPES), tf.bool], stateful=False
         )
-        for new, old in zip(out[:11], state):
+        for new, old in zip(out[:11], state, strict=False):
             new.set_shape(old.shape)
         out[11].set_shape([])
         return tuple(out[:11]), out[11]
@@ -407,7 +403,7 @@ class BeamSearchHelper(base_layer.BaseLayer):
         shapes = [[num_beams, k, max_steps], [num_beams, k], [num_beams, k, max_steps]]
         src_len = tf.shape(state[9])[2] if with_atten else 0
         shapes += [[num_beams, k, max_steps, src_len], [num_beams, k]]
-        return tuple(tf.reshape(x, shape) for x, shape in zip(out, shapes))
+        return tuple(tf.reshape(x, shape) for x, shape in zip(out, shapes, strict=False))
 
 
 def SourceLengths(encoder_outputs: NestedMap) -> tf.Tensor:

@@ -209,9 +209,7 @@ def BeamSearchStep(
     p_ok, p_glob, p_word = ByBeam(in_pool), ByBeam(e_glob), ByBeam(e_word)
     p_local = ByBeam(e_local)
     p_src = ByBeam(tf.tile(slots[:, None], [1, m]))
-    order = _LexSort(
-        [tf.cast(~p_ok, tf.int32), -tf.where(p_ok, p_glob, 0.0), p_word, p_src]
-    )[:, :k]
+    order = _LexSort([tf.cast(~p_ok, tf.int32), -tf.where(p_ok, p_glob, 0.0), p_word, p_src])[:, :k]
 
     def Chosen(x, zero):  # [B, K] -> [N] hyp-major, zero records where the pool ran short
         picked = tf.gather(x, order, batch_dims=1)
@@ -261,7 +259,7 @@ def BeamSearchStep(
         now_done &= count >= k
     beam_done = beam_done | now_done
     new_state = (best, cum, h_scores, h_hyps, h_prev, done, d_scores, d_cum, d_atten, h_atten)
-    return new_state + (beam_done,), tf.reduce_all(beam_done)
+    return (*new_state, beam_done), tf.reduce_all(beam_done)
 
 
 @tf.autograph.experimental.do_not_convert
@@ -326,7 +324,9 @@ def TopKTerminatedHyps(
     total = tf.foldl(lambda acc, x: acc + x, scores, initializer=tf.zeros([max_steps, n]))
     length = tf.cast(term_step + 1, tf.float64)
     alpha = tf.constant(length_normalization, tf.float64)
-    norm = total / tf.cast(tf.pow(length + 5.0, alpha) / tf.pow(tf.constant(5.0, tf.float64), alpha), tf.float32)
+    norm = total / tf.cast(
+        tf.pow(length + 5.0, alpha) / tf.pow(tf.constant(5.0, tf.float64), alpha), tf.float32
+    )
     if coverage_penalty != 0.0:
         coverage = tf.foldl(
             lambda acc, x: acc + x, atten, initializer=tf.zeros([max_steps, n, src_len])
@@ -350,7 +350,7 @@ def TopKTerminatedHyps(
     def ByBeam(x):  # [T, N, ...] -> [B, T * K, ...]
         rest = tf.shape(x)[2:]
         shaped = tf.reshape(x, tf.concat([[max_steps, num_hyps_per_beam, num_beams], rest], 0))
-        perm = [2, 0, 1] + list(range(3, x.shape.rank + 1))
+        perm = [2, 0, 1, *list(range(3, x.shape.rank + 1))]
         flat = tf.transpose(shaped, perm)
         return tf.reshape(flat, tf.concat([[num_beams, -1], rest], 0))
 
@@ -358,15 +358,20 @@ def TopKTerminatedHyps(
     order = _LexSort([tf.cast(~is_done, tf.int32), -tf.where(is_done, ByBeam(norm), 0.0)])
     order = order[:, :k]
     picked_ok = tf.gather(is_done, order, batch_dims=1)  # [B, k]
-    lens = tf.where(picked_ok, tf.gather(ByBeam(tf.broadcast_to(term_step + 1, [max_steps, n])),
-                                         order, batch_dims=1), 0)
+    lens = tf.where(
+        picked_ok,
+        tf.gather(ByBeam(tf.broadcast_to(term_step + 1, [max_steps, n])), order, batch_dims=1),
+        0,
+    )
     out_norm = tf.where(picked_ok, tf.gather(ByBeam(norm), order, batch_dims=1), 0.0)
 
     def Rows(x, zero):  # [s, t, i, ...] -> [B, k, T, ...]
-        perm = [1, 2, 0] + list(range(3, x.shape.rank))
+        perm = [1, 2, 0, *list(range(3, x.shape.rank))]
         picked = tf.gather(ByBeam(tf.transpose(x, perm)), order, batch_dims=1)
         valid = tf.range(max_steps)[None, None, :] < lens[..., None]
-        valid = tf.reshape(valid, tf.concat([tf.shape(valid), tf.ones([x.shape.rank - 3], tf.int32)], 0))
+        valid = tf.reshape(
+            valid, tf.concat([tf.shape(valid), tf.ones([x.shape.rank - 3], tf.int32)], 0)
+        )
         return tf.where(valid, picked, zero)
 
     return (

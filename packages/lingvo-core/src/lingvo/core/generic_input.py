@@ -284,7 +284,7 @@ def _PadValues(spec: Any, pad_values: Any) -> list[Any]:
             )
     return [
         b"" if s.dtype == tf.string else np.array(v, s.dtype.as_numpy_dtype)
-        for s, v in zip(leaves, values)
+        for s, v in zip(leaves, values, strict=True)
     ]
 
 
@@ -380,9 +380,10 @@ def _OpsBucketing(
         for b in batcher.flush():
             yield Emit(b)
 
-    signature = tuple(
-        tf.TensorSpec([None] + [None] * s.shape.rank, s.dtype) for s in leaf_specs
-    ) + (tf.TensorSpec([None], tf.int32),)
+    signature = (
+        *(tf.TensorSpec([None] * (1 + s.shape.rank), s.dtype) for s in leaf_specs),
+        tf.TensorSpec([None], tf.int32),
+    )
     out = tf.data.Dataset.from_generator(Generate, output_signature=signature)
     return out.map(
         lambda *xs: (tf.nest.pack_sequence_as(spec, list(xs[:-1])), xs[-1]),

@@ -167,9 +167,9 @@ def ArraysFromHyps(
     width = max_seq_length or max([len(p.ids) for p in parsed] + [0])
     if src_len is None:
         src_len = max([len(v.prob) for p in parsed for v in p.atten_vecs] + [0])
-    ids = np.zeros(arr.shape + (width,), np.int32)
-    scores = np.zeros(arr.shape + (width,), np.float32)
-    atten = np.zeros(arr.shape + (width, src_len), np.float32)
+    ids = np.zeros((*arr.shape, width), np.int32)
+    scores = np.zeros((*arr.shape, width), np.float32)
+    atten = np.zeros((*arr.shape, width, src_len), np.float32)
     lens = np.zeros(arr.shape, np.int32)
     norm = np.zeros(arr.shape, np.float32)
     beam_ids = np.full(arr.shape, -1, np.int32)
@@ -211,7 +211,7 @@ def EncodeHypsInGraph(
       A string Tensor [B, k] of serialized `Hypothesis` protos, "" where `lens == 0`; byte
       for byte what `HypsFromArrays` writes.
     """
-    import tensorflow as tf  # noqa: PLC0415 - keeps the numpy-only functions TF-free
+    import tensorflow as tf
 
     source = b"bytes://" + FileDescriptorSetBytes()
     ids = tf.convert_to_tensor(ids, tf.int32)

@@ -41,3 +41,24 @@ __all__ = [
     "WeightInit",
     "WeightParams",
 ]
+
+# Decoding helpers, under the names Lingvo's models import them by. Resolved on first use
+# (PEP 562) so that importing py_utils pulls in neither the kernels nor a cycle through
+# base_layer.
+_LAZY = {
+    "BeamSearchDecodeOutput": "lingvo.core.beam_search_helper",
+    "BeamSearchHelper": "lingvo.core.beam_search_helper",
+    "MergeBeamSearchOutputs": "lingvo.core.beam_search_helper",
+    "GreedySearchHelper": "lingvo.core.greedy_search_helper",
+    "SampleSearchHelper": "lingvo.core.greedy_search_helper",
+}
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    """Imports the decoding helpers named in `_LAZY` on first access."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

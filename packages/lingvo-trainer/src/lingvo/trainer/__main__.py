@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from absl import flags as absl_flags, logging
+from absl import flags as absl_flags
+from absl import logging
 
 from lingvo.trainer import flags as trainer_flags
 
@@ -32,9 +33,8 @@ def Run(argv: list[str]) -> int:
     logging.use_absl_handler()
     logging.set_verbosity(logging.INFO)
     import lingvo.core  # noqa: F401  (registers the core factories with lingvo-params)
-    from lingvo.trainer import runner_manager
-
     from lingvo.params.base_model_params import DatasetError
+    from lingvo.trainer import runner_manager
 
     manager = runner_manager.RunnerManager(FLAGS)
     try:

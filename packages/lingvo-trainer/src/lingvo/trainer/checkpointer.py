@@ -170,7 +170,7 @@ class Checkpointer:
                 continue
             try:
                 self.Restore(path)
-            except (tf.errors.OpError, ValueError, AssertionError) as e:
+            except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as e:
                 logging.warning(
                     "Checkpoint %s is damaged or incomplete and is skipped (%s: %s)",
                     path,

@@ -1,4 +1,4 @@
-"""From Lingvo's cluster flags to TensorFlow's distribution: `--cluster_spec`, TF_CONFIG, strategies."""
+"""Lingvo's cluster flags mapped to TensorFlow: `--cluster_spec`, TF_CONFIG, strategies."""
 
 from __future__ import annotations
 

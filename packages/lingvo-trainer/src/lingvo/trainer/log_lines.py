@@ -38,8 +38,7 @@ def FormatEta(step: int, max_steps: int, steps_per_sec: float) -> str:
         return f"ETA to max_steps {max_steps}: unknown yet ({left} steps left)"
     eta = datetime.timedelta(seconds=round(left / steps_per_sec))
     return (
-        f"ETA to max_steps {max_steps}: {eta} ({left} steps left at "
-        f"{steps_per_sec:0.2f} steps/sec)"
+        f"ETA to max_steps {max_steps}: {eta} ({left} steps left at {steps_per_sec:0.2f} steps/sec)"
     )
 
 

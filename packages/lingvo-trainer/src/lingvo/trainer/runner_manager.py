@@ -13,7 +13,8 @@ from absl import logging
 
 from lingvo import model_registry
 from lingvo.params import datasets
-from lingvo.trainer import cluster, logdir as logdir_lib, runners
+from lingvo.trainer import cluster, runners
+from lingvo.trainer import logdir as logdir_lib
 
 __all__ = ["Job", "ParseJobs", "RunnerManager"]
 
@@ -81,7 +82,9 @@ class RunnerManager:
         if self.f.saver_max_to_keep is not None:
             cfg.train.save_max_to_keep = self.f.saver_max_to_keep
         if self.f.saver_keep_checkpoint_every_n_hours is not None:
-            cfg.train.save_keep_checkpoint_every_n_hours = self.f.saver_keep_checkpoint_every_n_hours
+            cfg.train.save_keep_checkpoint_every_n_hours = (
+                self.f.saver_keep_checkpoint_every_n_hours
+            )
         if self.f.enqueue_max_steps is not None:
             cfg.train.enqueue_max_steps = self.f.enqueue_max_steps
         return cfg
@@ -167,9 +170,7 @@ class RunnerManager:
             utility[mode]()
             return
         if mode not in ("sync", "async"):
-            raise ValueError(
-                f"--mode={mode} is not one of sync, async, {', '.join(utility)}"
-            )
+            raise ValueError(f"--mode={mode} is not one of sync, async, {', '.join(utility)}")
         jobs = ParseJobs(self._DefaultJobs())
         logdir = logdir_lib.Prepare(self.f.logdir)
         strategy = cluster.MakeStrategy(mode, self.f.run_locally, self.f.cluster_spec)
@@ -181,7 +182,9 @@ class RunnerManager:
         # Params first, so that a bad dataset or override fails before anything runs.
         params = {}
         for job in jobs:
-            dataset = "Train" if job.kind in ("controller", "trainer", "trainer_client") else job.dataset
+            dataset = (
+                "Train" if job.kind in ("controller", "trainer", "trainer_client") else job.dataset
+            )
             if dataset not in params:
                 params[dataset] = self.GetParams(dataset)
         out = []
@@ -238,7 +241,7 @@ class RunnerManager:
         def Target(runner: Any) -> None:
             try:
                 runner.Start()
-            except BaseException as e:  # noqa: BLE001 - reported after the other jobs stop
+            except BaseException as e:
                 logging.exception("%s done (fatal error): %s", runner.name, e)
                 errors.append(e)
                 self._stop.set()

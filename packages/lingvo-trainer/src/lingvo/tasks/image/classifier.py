@@ -42,9 +42,7 @@ class BaseClassifier(base_model.BaseTask):
         """Returns the classification metrics and the per-example `loss` shaped [b]."""
         weight = tf.cast(input_batch.weight, tf.float32)
         labels = tf.cast(input_batch.label, tf.int32)
-        out = self.softmax.FProp(
-            theta.softmax, predictions, class_weights=weight, class_ids=labels
-        )
+        out = self.softmax.FProp(theta.softmax, predictions, class_weights=weight, class_ids=labels)
         # Lingvo weights by the padded batch size; the real count keeps a short last
         # batch from skewing averages over a whole evaluation pass.
         count = tf.reduce_sum(weight)

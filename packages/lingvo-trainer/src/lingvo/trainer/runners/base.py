@@ -12,7 +12,8 @@ import tensorflow as tf
 from absl import logging
 
 from lingvo.core import run_mode
-from lingvo.trainer import checkpointer, logdir as logdir_lib
+from lingvo.trainer import checkpointer
+from lingvo.trainer import logdir as logdir_lib
 
 __all__ = ["BaseRunner"]
 

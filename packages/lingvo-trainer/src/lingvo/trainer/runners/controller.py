@@ -8,7 +8,8 @@ from typing import Any
 
 from absl import logging
 
-from lingvo.trainer import logdir as logdir_lib, summaries
+from lingvo.trainer import logdir as logdir_lib
+from lingvo.trainer import summaries
 from lingvo.trainer.runners import base
 
 __all__ = ["Controller"]
@@ -54,4 +55,6 @@ class Controller(base.BaseRunner):
             writer.Scalars(0, {"total_num_params": float(total)})
         finally:
             writer.Close()
-        logging.info("Wrote %s/{params.txt,model_analysis.txt}: %d parameters", self.control_dir, total)
+        logging.info(
+            "Wrote %s/{params.txt,model_analysis.txt}: %d parameters", self.control_dir, total
+        )

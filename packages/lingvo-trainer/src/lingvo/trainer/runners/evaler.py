@@ -10,8 +10,10 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from lingvo.core import metrics as metrics_lib, run_mode
-from lingvo.trainer import checkpointer, logdir as logdir_lib, summaries
+from lingvo.core import metrics as metrics_lib
+from lingvo.core import run_mode
+from lingvo.trainer import checkpointer, summaries
+from lingvo.trainer import logdir as logdir_lib
 from lingvo.trainer.runners import base
 
 __all__ = ["Evaler"]

@@ -12,7 +12,8 @@ import tensorflow as tf
 from absl import logging
 
 from lingvo.core import run_mode
-from lingvo.trainer import checkpointer, log_lines, logdir as logdir_lib, summaries
+from lingvo.trainer import checkpointer, log_lines, summaries
+from lingvo.trainer import logdir as logdir_lib
 from lingvo.trainer.runners import base
 
 __all__ = ["Trainer"]
@@ -96,7 +97,9 @@ class Trainer(base.BaseRunner):
             restored = self.checkpointer.RestoreOrInitialize()
             step = int(model.global_step.numpy())
             if restored is not None and restored != step:
-                logging.warning("Checkpoint name says step %d, its global_step is %d", restored, step)
+                logging.warning(
+                    "Checkpoint name says step %d, its global_step is %d", restored, step
+                )
             self.checkpointer.MaybeSave(step)
             tracker = log_lines.StepRateTracker()
             task = model.GetTask(self._task_name) if self._task_name else model.tasks[0]
@@ -109,9 +112,7 @@ class Trainer(base.BaseRunner):
                 step = int(model.global_step.numpy())
                 samples = values.get("num_samples_in_batch", float(self.params.input.batch_size))
                 rate, example_rate, total = tracker.ComputeStepRate(step, samples)
-                logging.info(
-                    "%s", log_lines.FormatStepLine(step, rate, example_rate, values)
-                )
+                logging.info("%s", log_lines.FormatStepLine(step, rate, example_rate, values))
                 scalars = dict(values)
                 scalars.update({"global_step/sec": rate, "examples/sec": example_rate})
                 scalars["total_samples"] = total
