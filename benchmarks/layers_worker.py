@@ -30,6 +30,7 @@ ARGS = _parser.parse_args()
 
 if ARGS.impl == "lingvo":
     from absl import flags
+
     from lingvo.core import py_utils
 
     py_utils.SetEagerMode(True)  # before any layer: Lingvo's own TF2 switch
@@ -174,12 +175,12 @@ def main() -> None:
     for label, jit in (("steps_per_s", False), ("steps_per_s_xla", True)):
         try:
             result[label] = _Time(tf.function(Step, jit_compile=jit), x, paddings)
-        except Exception as e:  # noqa: BLE001  (report, so the other column still runs)
+        except Exception as e:
             result[label] = None
             result[label + "_error"] = f"{type(e).__name__}: {str(e)[:300]}"
-    result["flops_per_step"] = (_TransformerFlops if a.model == "transformer_layer" else _LstmFlops)(
-        a
-    )
+    result["flops_per_step"] = (
+        _TransformerFlops if a.model == "transformer_layer" else _LstmFlops
+    )(a)
     print(json.dumps(result))
 
 

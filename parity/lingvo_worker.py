@@ -13,17 +13,17 @@ import json
 import pathlib
 import sys
 
+import cases
 import numpy as np
 
-import cases
-
 # Lingvo's layers run in TF2 once its own eager switch is on; this must precede any layer.
-from lingvo.core import py_utils  # noqa: E402  (the reference venv's lingvo)
+from lingvo.core import py_utils
 
 py_utils.SetEagerMode(True)
 
 import tensorflow as tf  # noqa: E402
 from absl import flags  # noqa: E402
+
 from lingvo.core import attention, layers, layers_with_attention, rnn_cell  # noqa: E402
 
 # Some of Lingvo's layers read its absl flags (e.g. --xla_device) while running; parse the

@@ -18,10 +18,10 @@ import subprocess
 import sys
 import tempfile
 
+import cases
 import numpy as np
 import tensorflow as tf
 
-import cases
 from lingvo.core import layers
 from lingvo.core.nested_map import NestedMap
 
@@ -192,7 +192,13 @@ def main() -> None:
             failed.append(name)
         scale = max(float(np.max(np.abs(v))) for v in ours[name].values())
         rows.append(
-            (name, ",".join(sorted(diffs)), f"{scale:.2f}", f"{worst:.2e}", "pass" if ok else "FAIL")
+            (
+                name,
+                ",".join(sorted(diffs)),
+                f"{scale:.2f}",
+                f"{worst:.2e}",
+                "pass" if ok else "FAIL",
+            )
         )
         results.append({"case": name, "max_abs_diff": diffs, "max_abs_output": scale, "pass": ok})
     print(f"parity against lingvo 0.14.2 (tolerance {args.tolerance:g})")

@@ -12,7 +12,7 @@ import tensorflow as tf
 from absl import logging
 
 from lingvo.core import run_mode
-from lingvo.trainer import checkpointer
+from lingvo.trainer import checkpointer, early_stop
 from lingvo.trainer import logdir as logdir_lib
 
 __all__ = ["BaseRunner"]
@@ -46,6 +46,12 @@ class BaseRunner:
         self.train_dir = logdir_lib.TrainDir(logdir)
         self.stop_event = stop_event or threading.Event()
         tf.io.gfile.makedirs(self.train_dir)
+        self.early_stop = None
+        es = params.train.early_stop if "early_stop" in params.train else None
+        if es is not None and es.window > 0:
+            es = es.Copy()
+            es.metric_history.logdir = logdir
+            self.early_stop = early_stop.EarlyStop(es)
         logging.info("%s", _LINE)
         for line in params.ToText().splitlines():
             logging.info("%s", line)
@@ -63,11 +69,21 @@ class BaseRunner:
             return self.params.Instantiate()
 
     def ShouldStop(self, step: int) -> bool:
-        """True once `step` reaches `train.max_steps` (or the process is stopping)."""
+        """True once `step` reaches `train.max_steps`, early stopping says so, or the process
+        is stopping."""
         if step >= self.max_steps:
             logging.info("ShouldStop: step:%6d params.train.max_steps:%6d", step, self.max_steps)
             return True
+        if self.EarlyStopped():
+            return True
         return self.stop_event.is_set()
+
+    def EarlyStopped(self) -> bool:
+        """Whether `train.early_stop` (if enabled) says training should stop."""
+        if self.early_stop is not None and self.early_stop.Stop():
+            logging.info("ShouldStop: Early stopping.")
+            return True
+        return False
 
     def Start(self) -> None:
         """Runs the job to completion, logging `<name> started.` and `<name> done.`."""
@@ -116,6 +132,8 @@ class BaseRunner:
         while not self.stop_event.is_set():
             latest = checkpointer.LatestCheckpoint(self.train_dir)
             if latest is None or processed.Contains(latest):
+                if self.EarlyStopped():
+                    return
                 what = (
                     f"No check point is found in {self.train_dir}"
                     if latest is None

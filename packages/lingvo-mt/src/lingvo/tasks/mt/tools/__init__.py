@@ -1,0 +1,1 @@
+"""Data tools for machine translation: corpora, word-piece vocabularies, TFRecords, translation."""
