@@ -116,6 +116,7 @@ def test_location_sensitive_state():
 def test_multi_headed_matches_manual_heads():
     p = attentions.MultiHeadedAttention.Params().Set(
         name="mha",
+        use_source_vec_as_attention_value=False,
         source_dim=4,
         query_dim=3,
         hidden_dim=4,

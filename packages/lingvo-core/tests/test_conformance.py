@@ -319,6 +319,7 @@ REGISTRY = [
         "multi_headed_attention_ctx_pre_post_proj",
         lambda: layers.MultiHeadedAttention.Params().Set(
             name="mha",
+            use_source_vec_as_attention_value=False,
             source_dim=4,
             query_dim=4,
             hidden_dim=4,

@@ -83,7 +83,10 @@ def test_self_attention_matches_numpy(masked):
 
 def test_cross_attention_matches_numpy():
     layer = _Attention(
-        context_dim=6, atten_tpl=layers.MultiHeadedAttention.Params().Set(enable_ctx_post_proj=True)
+        context_dim=6,
+        atten_tpl=layers.MultiHeadedAttention.Params().Set(
+            enable_ctx_post_proj=True, use_source_vec_as_attention_value=False
+        ),
     )
     out, probs = layer(X, AUX_PAD, AUX)
     assert probs.shape == (4, 2, 3)

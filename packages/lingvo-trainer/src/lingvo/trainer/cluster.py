@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import tensorflow as tf
 from absl import logging
@@ -37,30 +38,55 @@ def TfConfig(cluster: dict[str, list[str]], job: str, task: int) -> str:
     return json.dumps({"cluster": cluster, "task": {"type": job, "index": task}})
 
 
-def MakeStrategy(mode: str, run_locally: str, cluster_spec: str) -> tf.distribute.Strategy:
+def _LocalCpus(n: int) -> list[str]:
+    """Splits the host CPU into `n` logical devices (before TensorFlow starts its runtime)."""
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
+        )
+    except RuntimeError as e:
+        if len(tf.config.list_logical_devices("CPU")) < n:
+            raise ValueError(
+                f"--cpu_replicas={n} needs {n} logical CPUs, but TensorFlow has already "
+                "started with fewer"
+            ) from e
+    return [d.name for d in tf.config.list_logical_devices("CPU")[:n]]
+
+
+def MakeStrategy(
+    mode: str, run_locally: str, cluster_spec: str, task: int = 0, cpu_replicas: int = 1
+) -> tf.distribute.Strategy:
     """The strategy that builds and trains the model.
 
-    One device (`--run_locally=cpu`, or one GPU): TensorFlow's default strategy, as the
-    reference prescribes. Several local GPUs would take `MirroredStrategy`, which needs a
-    cross-replica training step; until then the first GPU trains and a warning says so.
+    - One device (`--run_locally=cpu`, or one GPU): TensorFlow's default strategy.
+    - `--mode=sync` on one host with several GPUs (`--run_locally=gpu`), or with
+      `--run_locally=cpu --cpu_replicas=N`: `MirroredStrategy` over those devices.
+    - `--mode=sync` with a `--cluster_spec` of several `worker` hosts (no `--run_locally`):
+      `MultiWorkerMirroredStrategy`; the spec and `--task` become `TF_CONFIG`.
 
     Raises:
-      NotImplementedError: For multi-worker and parameter-server training, which need a
-        cross-replica training step (not available yet).
+      NotImplementedError: For parameter-server training (`--mode=async` with `ps` hosts).
+      ValueError: For a malformed cluster spec or task index.
     """
     if cluster_spec and not run_locally:
         cluster = ParseClusterSpec(cluster_spec)
-        workers = cluster.get("worker", []) + cluster.get("trainer", [])
-        if len(workers) > 1 or "ps" in cluster:
-            raise NotImplementedError(
-                "multi-worker (--mode=sync) and parameter-server (--mode=async) training are "
-                "not implemented yet; use --run_locally=cpu|gpu"
-            )
+        if "ps" in cluster or mode == "async":
+            workers = cluster.get("worker", []) + cluster.get("trainer", [])
+            if len(workers) > 1 or "ps" in cluster:
+                raise NotImplementedError(
+                    "parameter-server training (--mode=async with ps hosts) is not implemented "
+                    "yet; use --mode=sync (MultiWorkerMirroredStrategy)"
+                )
+        workers = cluster.get("worker", [])
+        if mode == "sync" and len(workers) > 1:
+            config = TfConfig({"worker": workers}, "worker", task)
+            os.environ["TF_CONFIG"] = config
+            logging.info("TF_CONFIG=%s", config)
+            return tf.distribute.MultiWorkerMirroredStrategy()
+    if mode == "sync" and run_locally == "cpu" and cpu_replicas > 1:
+        return tf.distribute.MirroredStrategy(_LocalCpus(cpu_replicas))
     gpus = tf.config.list_logical_devices("GPU") if run_locally == "gpu" else []
     if mode == "sync" and len(gpus) > 1:
-        logging.warning(
-            "%d GPUs found; MirroredStrategy training is not implemented yet, training on %s",
-            len(gpus),
-            gpus[0].name,
-        )
+        return tf.distribute.MirroredStrategy([g.name for g in gpus])
     return tf.distribute.get_strategy()

@@ -71,6 +71,12 @@ flags.DEFINE_string(
     "The cluster, 'job=host:port,host:port@job2=host:port', e.g. "
     "'worker=localhost:2222,localhost:2223'.",
 )
+flags.DEFINE_integer(
+    "cpu_replicas",
+    1,
+    "With --run_locally=cpu --mode=sync, train data-parallel on this many logical CPU "
+    "devices (MirroredStrategy); input.batch_size is per replica.",
+)
 flags.DEFINE_integer("worker_replicas", 1, "The number of worker tasks.")
 flags.DEFINE_integer("worker_gpus", 0, "The number of GPUs of each worker task.")
 flags.DEFINE_integer("worker_split_size", 1, "The number of devices of one model split.")

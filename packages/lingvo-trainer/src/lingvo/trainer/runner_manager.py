@@ -13,7 +13,7 @@ from absl import logging
 
 from lingvo import model_registry
 from lingvo.params import datasets
-from lingvo.trainer import cluster, runners
+from lingvo.trainer import cluster, distributed, runners
 from lingvo.trainer import logdir as logdir_lib
 
 __all__ = ["Job", "ParseJobs", "RunnerManager"]
@@ -173,7 +173,9 @@ class RunnerManager:
             raise ValueError(f"--mode={mode} is not one of sync, async, {', '.join(utility)}")
         jobs = ParseJobs(self._DefaultJobs())
         logdir = logdir_lib.Prepare(self.f.logdir)
-        strategy = cluster.MakeStrategy(mode, self.f.run_locally, self.f.cluster_spec)
+        strategy = cluster.MakeStrategy(
+            mode, self.f.run_locally, self.f.cluster_spec, self.f.task, self.f.cpu_replicas
+        )
         built = self._BuildRunners(jobs, logdir, strategy)
         self._RunAll(built)
 
@@ -190,6 +192,10 @@ class RunnerManager:
         out = []
         trainer = None
         kinds = {j.kind for j in jobs}
+        if not distributed.IsChief(strategy):
+            # Only worker 0 plays Lingvo's controller: it writes control/ and checkpoints.
+            jobs = [j for j in jobs if j.kind != "controller"]
+            kinds.discard("controller")
         for job in jobs:
             if job.kind in ("trainer", "trainer_client") and trainer is None:
                 trainer = runners.Trainer(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import tensorflow as tf
 from absl import logging
 
-from lingvo.trainer import log_lines, logdir
+from lingvo.trainer import early_stop, log_lines, logdir
 
 __all__ = ["SummaryWriter"]
 
@@ -66,11 +66,13 @@ class SummaryWriter:
         Each value is written as a scalar and logged as
         `<job> summary on checkpoint@<step> <tag> = <value>`; then the status line
         `<job>: step:   205, tag: value, ...` is logged and `score_path` gets the lines
-        `tag: value` (sorted, no trailing newline).
+        `tag: value` (sorted, no trailing newline). A value an early-stop metric history
+        watches is appended to it.
         """
         self.Scalars(step, values)
         for tag in sorted(values):
             logging.info("%s summary on checkpoint@%d %s = %.8g", job_name, step, tag, values[tag])
+            early_stop.ConditionalAppend(job_name, tag, step, values[tag])
         self.Flush()
         logging.info("%s", log_lines.FormatStatusLine(job_name, step, values))
         text = "\n".join(f"{tag}: {values[tag]:.8g}" for tag in sorted(values))

@@ -489,8 +489,9 @@ class MultiHeadedAttention(BaseAttentionLayer):
         p.Define("enable_source_proj", True, "Whether keys are projected to hidden_dim.")
         p.Define(
             "use_source_vec_as_attention_value",
-            False,
-            "Whether the (projected) keys also serve as values; source contexts are ignored.",
+            True,
+            "Whether the (projected) keys also serve as values; source contexts are ignored "
+            "(Lingvo's default; the Transformer turns it off).",
         )
         p.Define(
             "enable_ctx_pre_proj",

@@ -11,7 +11,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from lingvo.core import base_layer, hyperparams, weights
+from lingvo.core import base_layer, hyperparams, tensors, weights
 from lingvo.core.nested_map import NestedMap
 
 __all__ = ["LookupIds", "PositionalEmbeddingLayer", "SimpleEmbeddingLayer", "SinusoidalSignal"]
@@ -51,7 +51,7 @@ def LookupIds(
     with tf.control_dependencies([check, check_neg]):
         ids = tf.clip_by_value(ids, 0, vocab_size - 1)
     if use_matmul:
-        return tf.einsum("...v,vd->...d", tf.one_hot(ids, vocab_size, dtype=table.dtype), table)
+        return tensors.MatMulLastDim(tf.one_hot(ids, vocab_size, dtype=table.dtype), table)
     return tf.gather(table, ids)
 
 

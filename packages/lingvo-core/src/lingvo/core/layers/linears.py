@@ -88,7 +88,7 @@ class ProjectionLayer(base_layer.BaseLayer):
         w = theta.w
         if p.weight_norm:
             w = tf.nn.l2_normalize(w, axis=0) * (1.0 + theta.g)
-        out = tf.einsum("...i,io->...o", inputs, w)
+        out = tensors.MatMulLastDim(inputs, w)
         if p.has_bias:
             out += theta.b
         out = activations.GetFn(p.activation)(out)

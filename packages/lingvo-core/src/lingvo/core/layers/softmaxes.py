@@ -7,7 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from lingvo.core import base_layer, hyperparams, weights
+from lingvo.core import base_layer, hyperparams, tensors, weights
 from lingvo.core.layers import embeddings
 from lingvo.core.nested_map import NestedMap
 
@@ -104,7 +104,7 @@ class SimpleFullSoftmax(base_layer.BaseLayer):
         """
         p = self.params
         w, b = self.DenseWeights(theta)
-        logits = tf.einsum("...i,ic->...c", self._Inputs(inputs), w) + b
+        logits = tensors.MatMulLastDim(self._Inputs(inputs), w) + b
         if p.logits_abs_max is not None:
             logits = tf.clip_by_value(logits, -p.logits_abs_max, p.logits_abs_max)
         return logits

@@ -77,7 +77,9 @@ class TransformerAttentionLayer(base_layer.BaseLayer):
         p.Define("ln_tpl", normalizations.LayerNorm.Params(), "The layer-norm template.")
         p.Define(
             "atten_tpl",
-            attentions.MultiHeadedAttention.Params().Set(enable_ctx_post_proj=True),
+            attentions.MultiHeadedAttention.Params().Set(
+                enable_ctx_post_proj=True, use_source_vec_as_attention_value=False
+            ),
             "The multi-headed attention template; its dims, heads and dropout are set here.",
         )
         return p

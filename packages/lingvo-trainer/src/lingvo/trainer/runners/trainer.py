@@ -12,7 +12,7 @@ import tensorflow as tf
 from absl import logging
 
 from lingvo.core import run_mode
-from lingvo.trainer import checkpointer, log_lines, summaries
+from lingvo.trainer import checkpointer, distributed, log_lines, summaries
 from lingvo.trainer import logdir as logdir_lib
 from lingvo.trainer.runners import base
 
@@ -63,20 +63,37 @@ class Trainer(base.BaseRunner):
         super().__init__(params, logdir, name, stop_event)
         self._task_name = task_name or None
         self._strategy = strategy or tf.distribute.get_strategy()
+        self.num_replicas = self._strategy.num_replicas_in_sync
+        self.is_chief = distributed.IsChief(self._strategy)
+        multi_worker = isinstance(self._strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        self._distributed = self.num_replicas > 1 or multi_worker
+        if multi_worker and "input" in params and params.input.random_seed is None:
+            # Workers cut their batches from one shared stream of examples.
+            params.input.random_seed = 1
+            logging.info("Multi-worker training: input.random_seed set to 1 on every worker")
         with self._strategy.scope():
             self.model = self.BuildModel(do_eval=False)
-        self._CreateOptimizerSlots()
+            self._CreateOptimizerSlots()
         self.checkpointer = checkpointer.Checkpointer(
             self.train_dir, {"model": self.model}, params.train
         )
-        self._train_writer = summaries.SummaryWriter(self.train_dir)
+        # Only the chief writes train/ and control/; other workers only train.
+        self._train_writer = None
         self._control_writer = None
-        if write_control_summaries:
-            self._control_writer = summaries.SummaryWriter(logdir_lib.ControlDir(logdir))
-        logdir_lib.WriteText(os.path.join(self.train_dir, "trainer_params.txt"), params.ToText())
+        if self.is_chief:
+            self._train_writer = summaries.SummaryWriter(self.train_dir)
+            if write_control_summaries:
+                self._control_writer = summaries.SummaryWriter(logdir_lib.ControlDir(logdir))
+            logdir_lib.WriteText(
+                os.path.join(self.train_dir, "trainer_params.txt"), params.ToText()
+            )
         self._num_params = self.model.ModelAnalysis(log=False)[1]
         # Lingvo-core's training step uses tf.cond itself; AutoGraph would only slow tracing.
         self._step_fn = tf.function(self._TrainStep, autograph=False)
+        self._dist_steps: dict[str, distributed.DistributedStep] = {}
+        if self._distributed:
+            kind = "MultiWorkerMirroredStrategy" if multi_worker else type(self._strategy).__name__
+            logging.info("Training on %d replicas with %s", self.num_replicas, kind)
 
     def _CreateOptimizerSlots(self) -> None:
         """Creates optimizer slots up front, so that a restore fills them too."""
@@ -84,6 +101,25 @@ class Trainer(base.BaseRunner):
             variables = task.TrainableVariables()
             for lrn in task.learners:
                 lrn.optimizer.CreateSlots(lrn.TrainableVariables(variables))
+
+    def _RunStep(self, inputs: Any) -> dict[str, float]:
+        """One training step on the next batch(es); returns the numpy metrics."""
+        if not self._distributed:
+            return _Numpy(self._step_fn(inputs.GetPreprocessedInputBatch()))
+        model = self.model
+        if self._task_name:
+            task = model.GetTask(self._task_name)
+        else:
+            task = model.SampleTask(model.global_step)
+        name = task.params.name
+        if name not in self._dist_steps:
+            self._dist_steps[name] = distributed.DistributedStep(self._strategy, task)
+        batch = distributed.ShardBatches(self._strategy, inputs.GetPreprocessedInputBatch)
+        return _Numpy(self._dist_steps[name](batch))
+
+    def _MaybeSave(self, step: int) -> None:
+        if self.is_chief:
+            self.checkpointer.MaybeSave(step)
 
     def _TrainStep(self, batch: Any) -> Any:
         metrics, _ = self.model.TrainStep(batch, task_name=self._task_name)
@@ -100,37 +136,40 @@ class Trainer(base.BaseRunner):
                 logging.warning(
                     "Checkpoint name says step %d, its global_step is %d", restored, step
                 )
-            self.checkpointer.MaybeSave(step)
+            self._MaybeSave(step)
             tracker = log_lines.StepRateTracker()
             task = model.GetTask(self._task_name) if self._task_name else model.tasks[0]
             inputs = task.input_generator
             next_summary = step + 1
             rate = 0.0
             while not self.ShouldStop(step):
-                batch = inputs.GetPreprocessedInputBatch()
-                values = _Numpy(self._step_fn(batch))
+                values = self._RunStep(inputs)
                 step = int(model.global_step.numpy())
-                samples = values.get("num_samples_in_batch", float(self.params.input.batch_size))
+                samples = values.get(
+                    "num_samples_in_batch", float(self.params.input.batch_size * self.num_replicas)
+                )
                 rate, example_rate, total = tracker.ComputeStepRate(step, samples)
                 logging.info("%s", log_lines.FormatStepLine(step, rate, example_rate, values))
                 scalars = dict(values)
                 scalars.update({"global_step/sec": rate, "examples/sec": example_rate})
                 scalars["total_samples"] = total
-                self._train_writer.Scalars(step, scalars)
+                if self._train_writer is not None:
+                    self._train_writer.Scalars(step, scalars)
                 model.ProcessFPropResults(step, values, {})
                 if self._control_writer is not None and step >= next_summary:
                     self._WriteControlSummaries(step, values)
                     next_summary = step + self.params.train.summary_interval_steps
                 if step % self.eta_interval_steps == 0:
                     logging.info("%s", log_lines.FormatEta(step, self.max_steps, rate))
-                self.checkpointer.MaybeSave(step)
+                self._MaybeSave(step)
             logging.info("Training finished.")
             logging.info("%s", log_lines.FormatEta(step, self.max_steps, rate))
-            if self.checkpointer.last_saved_step != step:
+            if self.is_chief and self.checkpointer.last_saved_step != step:
                 self.checkpointer.Save(step)
         finally:
             run_mode.SetGlobalStep(None)
-            self._train_writer.Close()
+            if self._train_writer is not None:
+                self._train_writer.Close()
             if self._control_writer is not None:
                 self._control_writer.Close()
 

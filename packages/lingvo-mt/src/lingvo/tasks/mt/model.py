@@ -1,0 +1,199 @@
+"""MT tasks: `TransformerModel`, `RNMTModel` and `HybridModel` on the shared `MTBaseModel`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from lingvo.core import base_model, hyperparams, metrics, tokenizers
+from lingvo.core.nested_map import NestedMap
+from lingvo.tasks.mt import decoder, encoder
+
+__all__ = ["HybridModel", "MTBaseModel", "RNMTModel", "TransformerModel"]
+
+
+def _Lengths(paddings: Any) -> tf.Tensor:
+    """int32 [batch] unpadded lengths of paddings shaped [batch, time]."""
+    return tf.cast(tf.round(tf.reduce_sum(1.0 - tf.cast(paddings, tf.float32), axis=1)), tf.int32)
+
+
+def _Text(x: Any) -> str:
+    return x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
+
+
+class MTBaseModel(base_model.BaseTask):
+    """An encoder and a decoder trained on `src`/`tgt` batches, decoded by beam search.
+
+    `ComputePredictions` encodes `src` and runs the decoder over `tgt` (teacher forcing);
+    `ComputeLoss` is the decoder's. `Decode` beam-searches and turns sources, references and
+    hypotheses into strings with the input's tokenizer; `PostProcessDecodeOut` adds each
+    source's best hypothesis to the corpus BLEU.
+    """
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        """Returns the task params; `encoder` and `decoder` are set by the subclasses."""
+        p = super().Params()
+        p.Define(
+            "bleu_separator_type",
+            None,
+            "How decoded strings are unsegmented before BLEU: 'wpm', 'spm', 'bpe' or None; "
+            "None picks 'wpm' for a vocabulary-file tokenizer (pieces joined by spaces) and "
+            "plain words otherwise.",
+        )
+        return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        p = self.params
+        self.CreateChild("enc", p.encoder)
+        self.CreateChild("dec", p.decoder)
+
+    # Lingvo's attribute names for the two halves.
+    @property
+    def encoder(self) -> Any:
+        """The encoder layer."""
+        return self.enc
+
+    @property
+    def decoder(self) -> Any:
+        """The decoder layer."""
+        return self.dec
+
+    def ComputePredictions(self, theta: NestedMap, input_batch: NestedMap) -> NestedMap:
+        """Encodes `input_batch.src` and decodes `input_batch.tgt`; returns the logits."""
+        encoder_outputs = self.enc.FProp(theta.enc, input_batch.src)
+        return self.dec.ComputePredictions(theta.dec, encoder_outputs, input_batch.tgt)
+
+    def ComputeLoss(
+        self, theta: NestedMap, predictions: NestedMap, input_batch: NestedMap
+    ) -> tuple[dict[str, tuple[Any, Any]], dict[str, Any]]:
+        """The decoder's metrics (`loss`, `log_pplx`, ...) and per-sequence losses."""
+        return self.dec.ComputeLoss(theta.dec, predictions, input_batch.tgt)
+
+    # ------------------------------------------------------------------ decoding
+
+    def DecodeWithTheta(self, theta: NestedMap, input_batch: NestedMap) -> dict[str, Any]:
+        """Beam-searches a batch and returns ids, scores and strings.
+
+        Args:
+          theta: The task's theta.
+          input_batch: A batch with `src` and `tgt`.
+
+        Returns:
+          A dict of tensors: `topk_ids` [batch * k, time], `topk_lens` [batch * k],
+          `topk_scores` [batch, k], `topk_decoded` strings [batch, k], `sources` and
+          `targets` strings [batch], and the target `ids`/`labels`/`paddings`/`weights`.
+        """
+        encoder_outputs = self.enc.FProp(theta.enc, input_batch.src)
+        out = self.dec.BeamSearchDecode(theta.dec, encoder_outputs)
+        gen = self.input_generator
+        batch = tf.shape(out.topk_scores)[0]
+        k = tf.shape(out.topk_scores)[1]
+        hyps = gen.IdsToStrings(out.topk_ids, tf.maximum(out.topk_lens - 1, 0))
+        src, tgt = input_batch.src, input_batch.tgt
+        sources = gen.IdsToStrings(src.ids, tf.maximum(_Lengths(src.paddings) - 1, 0))
+        targets = gen.IdsToStrings(tgt.labels, tf.maximum(_Lengths(tgt.paddings) - 1, 0))
+        return {
+            "target_ids": tgt.ids,
+            "target_labels": tgt.labels,
+            "target_weights": tgt.weights,
+            "target_paddings": tgt.paddings,
+            "sources": sources,
+            "targets": targets,
+            "topk_ids": out.topk_ids,
+            "topk_lens": out.topk_lens,
+            "topk_scores": out.topk_scores,
+            "topk_decoded": tf.reshape(hyps, [batch, k]),
+        }
+
+    def _SeparatorType(self) -> str | None:
+        p = self.params
+        if p.bleu_separator_type is not None:
+            return p.bleu_separator_type
+        tok = getattr(p.input, "tokenizer", None) if p.input is not None else None
+        if tok is not None and issubclass(tok.cls, tokenizers.VocabFileTokenizer):
+            return "wpm"
+        return None
+
+    def CreateDecoderMetrics(self) -> dict[str, Any]:
+        """`num_samples_in_batch` and `corpus_bleu` (a fraction in [0, 1])."""
+        return {
+            "num_samples_in_batch": metrics.AverageMetric(),
+            "corpus_bleu": metrics.CorpusBleuMetric(separator_type=self._SeparatorType()),
+        }
+
+    def PostProcessDecodeOut(
+        self, decode_out_dict: dict[str, Any], decode_metrics_dict: dict[str, Any]
+    ) -> list[tuple[str, str]]:
+        """Adds each source's best hypothesis to the BLEU; returns (source, summary) pairs.
+
+        Args:
+          decode_out_dict: `DecodeWithTheta`'s outputs as numpy arrays.
+          decode_metrics_dict: What `CreateDecoderMetrics` returned, updated in place.
+
+        Returns:
+          One `(source, "src: ... tgt: ... hyp0: ... score0: ...")` pair per source.
+        """
+        sources = np.asarray(decode_out_dict["sources"])
+        targets = np.asarray(decode_out_dict["targets"])
+        hyps = np.asarray(decode_out_dict["topk_decoded"])
+        scores = np.asarray(decode_out_dict["topk_scores"])
+        decode_metrics_dict["num_samples_in_batch"].Update(len(targets))
+        pairs = []
+        for i in range(len(targets)):
+            src, tgt = _Text(sources[i]), _Text(targets[i])
+            decode_metrics_dict["corpus_bleu"].Update(tgt, _Text(hyps[i][0]))
+            parts = [f"src: {src}", f"tgt: {tgt}"]
+            for j in range(hyps.shape[1]):
+                parts.append(f"hyp{j}: {_Text(hyps[i][j])}")
+                parts.append(f"score{j}: {float(scores[i][j]):.6f}")
+            pairs.append((src, " ".join(parts)))
+        return pairs
+
+
+class TransformerModel(MTBaseModel):
+    """`TransformerEncoder` and `TransformerDecoder` (whose source_dim is the model_dim)."""
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        """Returns the task params with a Transformer encoder and decoder."""
+        p = super().Params()
+        p.encoder = encoder.TransformerEncoder.Params()
+        p.decoder = decoder.TransformerDecoder.Params()
+        return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        p = params
+        if p.encoder.model_dim != p.decoder.source_dim:
+            raise ValueError(
+                f"TransformerModel {p.name!r}: encoder.model_dim {p.encoder.model_dim} != "
+                f"decoder.source_dim {p.decoder.source_dim}"
+            )
+        super().__init__(params)
+
+
+class RNMTModel(MTBaseModel):
+    """RNMT+: `MTEncoderBiRNN` and `MTDecoderV1`."""
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        """Returns the task params with a bidirectional-LSTM encoder and `MTDecoderV1`."""
+        p = super().Params()
+        p.encoder = encoder.MTEncoderBiRNN.Params()
+        p.decoder = decoder.MTDecoderV1.Params()
+        return p
+
+
+class HybridModel(MTBaseModel):
+    """A `TransformerEncoder` with the RNMT+ decoder `MTDecoderV1`."""
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        """Returns the task params with a Transformer encoder and `MTDecoderV1`."""
+        p = super().Params()
+        p.encoder = encoder.TransformerEncoder.Params()
+        p.decoder = decoder.MTDecoderV1.Params()
+        return p
