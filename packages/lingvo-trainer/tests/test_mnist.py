@@ -85,3 +85,17 @@ def test_lenet5_params_as_lingvo():
     assert test.input.data == "x_test" and not test.input.repeat
     with pytest.raises(FileNotFoundError, match=r"lingvo\.trainer\.tools\.mnist"):
         input_generator.ReadArrays(os.path.join("/nonexistent", "mnist"), ["x_train"])
+
+
+def test_sklearn_digits_offline_source(tmp_path):
+    pytest.importorskip("sklearn")
+    assert mnist_tool.Main(["--from=sklearn-digits", f"--out={tmp_path}"]) == 0
+    x_train, y_train, x_test, y_test = input_generator.ReadArrays(
+        str(tmp_path / "mnist"), ["x_train", "y_train", "x_test", "y_test"]
+    )
+    assert x_train.shape == (1437, 28, 28) and x_test.shape == (360, 28, 28)
+    assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8
+    assert set(np.unique(y_test)) == set(range(10))
+    # The digit sits in MNIST's 20x20 box: the 4-pixel border is empty.
+    assert x_train[:, :4].max() == 0 and x_train[:, :, 24:].max() == 0
+    assert x_train.max() > 200

@@ -196,6 +196,12 @@ class MTBaseDecoder(base_layer.BaseLayer):
         return NestedMap(encoder_outputs, seq_lengths=lengths), k
 
 
+def _NumHyps(encoded: tf.Tensor, k: int) -> Any:
+    """batch * k: a Python int when the batch is static (keeps loop shapes static)."""
+    batch = encoded.shape[1]
+    return batch * k if batch is not None else tf.shape(encoded)[1] * k
+
+
 def _Rows(x: tf.Tensor, n: Any, lead: list[Any]) -> tf.Tensor:
     """Reshapes `x` to `lead + [n, -1]`, keeping the last dimension static when it can.
 
@@ -325,7 +331,7 @@ class TransformerDecoder(MTBaseDecoder):
         search_outputs, k = self._SearchOutputs(encoder_outputs, num_hyps_per_beam)
         encoded = tf.tile(encoder_outputs.encoded, [1, k, 1])
         padding = tf.tile(encoder_outputs.padding, [1, k])
-        n = tf.shape(encoded)[1]
+        n = _NumHyps(encoder_outputs.encoded, k)
         stack = self.trans_stack
         template = stack.InitStates(theta.trans_stack, n, p.target_seq_len)
 
@@ -551,7 +557,7 @@ class MTDecoderV1(MTBaseDecoder):
         # Hyp row j * batch + b attends source column b: the attention maps query rows to
         # source columns modulo the source batch, so the packed source is not tiled.
         packed = self._Pack(theta, encoder_outputs)
-        n = tf.shape(encoder_outputs.encoded)[1] * k
+        n = _NumHyps(encoder_outputs.encoded, k)
         template = self._InitState(theta, packed, n)
 
         def Flat(x: tf.Tensor) -> tf.Tensor:

@@ -178,6 +178,43 @@ def PrepareArrays(idx: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], st
     return arrays, note
 
 
+SKLEARN_DIGITS = "sklearn-digits"
+
+
+def SklearnDigits(seed: int = 0) -> tuple[dict[str, np.ndarray], str]:
+    """MNIST-shaped arrays from scikit-learn's bundled 8x8 digits (no download needed).
+
+    The 1,797 images (values 0-16) are scaled to 0-255, resized to 20x20 and centred in
+    28x28 as MNIST's digits are; a fixed shuffle puts 80% in training and 20% in test.
+
+    Raises:
+      ValueError: If scikit-learn is not installed (`pip install lingvo-trainer[digits]`).
+    """
+    try:
+        from sklearn import datasets as sk_datasets
+    except ImportError as e:
+        raise ValueError(
+            "--from=sklearn-digits needs scikit-learn: pip install 'lingvo-trainer[digits]'"
+        ) from e
+    import tensorflow as tf  # Only the resize needs TensorFlow.
+
+    digits = sk_datasets.load_digits()
+    images = digits.images.astype(np.float32) * (255.0 / 16.0)
+    resized = tf.image.resize(images[..., None], (20, 20), method="bilinear").numpy()[..., 0]
+    x = np.zeros((len(images), 28, 28), np.uint8)
+    x[:, 4:24, 4:24] = np.clip(np.round(resized), 0, 255).astype(np.uint8)
+    y = digits.target.astype(np.uint8)
+    order = np.random.RandomState(seed).permutation(len(y))
+    x, y = x[order], y[order]
+    k = len(y) * 4 // 5
+    arrays = {"x_train": x[:k], "y_train": y[:k], "x_test": x[k:], "y_test": y[k:]}
+    note = (
+        f"scikit-learn's {len(y)} 8x8 digits upscaled to 28x28: {k} training and "
+        f"{len(y) - k} test images"
+    )
+    return arrays, note
+
+
 def WriteBundle(prefix: str, arrays: dict[str, np.ndarray]) -> None:
     """Writes named arrays as a TensorFlow checkpoint bundle (`prefix.index`, `.data-*`)."""
     import tensorflow as tf  # Only this step needs TensorFlow.
@@ -205,7 +242,8 @@ def Main(argv: list[str] | None = None) -> int:
         "--from",
         dest="src",
         default=None,
-        help="A folder holding the MNIST IDX files; without it they are downloaded.",
+        help="A folder holding the MNIST IDX files, or 'sklearn-digits' for scikit-learn's "
+        "bundled digits (offline); without it MNIST is downloaded.",
     )
     args = parser.parse_args(argv)
     try:
@@ -213,9 +251,11 @@ def Main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 DownloadIdx(tmp)
                 idx = LoadIdx(tmp)
+            arrays, note = PrepareArrays(idx)
+        elif args.src == SKLEARN_DIGITS:
+            arrays, note = SklearnDigits()
         else:
-            idx = LoadIdx(args.src)
-        arrays, note = PrepareArrays(idx)
+            arrays, note = PrepareArrays(LoadIdx(args.src))
         prefix = os.path.join(args.out, "mnist")
         WriteBundle(prefix, arrays)
     except (OSError, ValueError) as e:

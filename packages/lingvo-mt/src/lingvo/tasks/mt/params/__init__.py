@@ -1,5 +1,9 @@
 """Registered mt experiments, discovered through the `lingvo.model_params` entry point.
 
 Importing this package imports every experiment module of the family, so that the registry
-sees their `@RegisterSingleTaskModel` classes.
+sees their `@RegisterSingleTaskModel` classes: `mt.wmt14_en_de.WmtEnDeTransformerBase`,
+`mt.wmt14_en_de.WmtEnDeTransformerSmall`, `mt.wmt14_en_de.WmtEnDeRNMT` and
+`mt.wmtm16_en_de.WmtCaptionEnDeTransformer`.
 """
+
+from lingvo.tasks.mt.params import wmt14_en_de, wmtm16_en_de  # noqa: F401

@@ -8,9 +8,10 @@ Usage:
         --input=test.en --output=test.hyp --beam_size=4 --n_best=2 --batch_size=32
 
 Sentences are word-piece encoded with the vocabulary of the model's input (or `--vocab`),
-beam-searched in batches, and the pieces joined back into text (Moses' `&quot;`, `&apos;`
-and `&amp;` turned back into characters). With `--n_best=1` each input line gives one
-output line (an empty line for an empty input line); with more, each gives
+beam-searched in batches, and the pieces joined back into text. A vocabulary learned on
+Moses-escaped text (such as `wpm-ende-2k.voc`, see `multi30k`) gets the recipe's escaping
+of the input and the unescaping of the output. With `--n_best=1` each input line gives
+one output line (an empty line for an empty input line); with more, each gives
 `n_best` lines `<line number>\\t<rank>\\t<score>\\t<translation>`.
 
 The checkpoint is read the way the trainer writes it (`logdir/train/ckpt-%08d` listed in
@@ -68,6 +69,10 @@ class Translator:
       beam_size: Hypotheses per source in the search.
       batch_size: Sentences decoded together.
       max_source_length: Sources are cut to this many ids (with `</s>`); 0: no limit.
+      escape: Whether sources get Moses' escapes (`&quot;`, `&apos;`, `&amp;`) and
+        translations lose them, as for a model trained on `multi30k` records; None: when
+        the vocabulary has a `&quot;` piece but no `"` piece, i.e. was learned on escaped
+        text like `wpm-ende-2k.voc`.
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class Translator:
         beam_size: int = 4,
         batch_size: int = 32,
         max_source_length: int = 0,
+        escape: bool | None = None,
     ) -> None:
         import tensorflow as tf
 
@@ -86,6 +92,10 @@ class Translator:
         self.batch_size = batch_size
         self.max_source_length = max_source_length
         self.truncated = 0
+        if escape is None:
+            pieces = set(np.asarray(wpm.id_to_piece(np.arange(len(wpm)))).tolist())
+            escape = b'"' not in pieces and any(b"&quot;" in p for p in pieces)
+        self.escape = escape
         self._eos = int(wpm.eos_id)
         self._search = tf.function(self._Search, autograph=False, reduce_retracing=True)
 
@@ -100,15 +110,24 @@ class Translator:
 
     def _Batch(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         encoded = []
+        if self.escape:
+            lines = [multi30k.EscapeText(line) for line in lines]
         for ids in self.wpm.encode_batch(list(lines)):
             ids = np.append(ids, self._eos).astype(np.int32)
             if self.max_source_length and len(ids) > self.max_source_length:
                 self.truncated += 1
                 ids = np.append(ids[: self.max_source_length - 1], self._eos).astype(np.int32)
             encoded.append(ids)
-        width = max(len(x) for x in encoded)
-        ids = np.zeros([len(encoded), width], np.int32)
-        paddings = np.ones([len(encoded), width], np.float32)
+        # Fixed batch rows and widths rounded up to a multiple of 16 keep the number of
+        # traced shapes small; the extra rows hold a lone </s> and are dropped afterwards.
+        width = -(-max(len(x) for x in encoded) // 16) * 16
+        if self.max_source_length:
+            width = min(width, self.max_source_length)
+        rows = max(self.batch_size, len(encoded))
+        ids = np.zeros([rows, width], np.int32)
+        paddings = np.ones([rows, width], np.float32)
+        ids[len(encoded) :, 0] = self._eos
+        paddings[len(encoded) :, 0] = 0.0
         for i, x in enumerate(encoded):
             ids[i, : len(x)] = x
             paddings[i, : len(x)] = 0.0
@@ -119,9 +138,7 @@ class Translator:
         if ids and ids[-1] == self._eos:
             ids = ids[:-1]
         text = self.wpm.decode(np.asarray(ids, np.int32)).decode("utf-8", "replace")
-        # Recipes that encode Moses-escaped text (Multi30k with wpm-ende-2k.voc) get their
-        # quotes back; text without entities is unchanged.
-        return multi30k.UnescapeText(text)
+        return multi30k.UnescapeText(text) if self.escape else text
 
     def TranslateBatch(
         self, lines: Sequence[str], n_best: int = 1
@@ -292,7 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         dst = sys.stdout
         if args.output != "-":
             dst = files.enter_context(open(args.output, "w", encoding="utf-8"))
-        for n, hyps in enumerate(translator.Translate(line.rstrip("\n") for line in src), 1):
+        for n, hyps in enumerate(
+            translator.Translate((line.rstrip("\n") for line in src), args.n_best), 1
+        ):
             count = n
             if args.n_best == 1:
                 dst.write((hyps[0][0] if hyps else "") + "\n")
