@@ -24,8 +24,13 @@ def pcm():
 
 def _Run(pcm, left=0, right=0, stride=1, unpadded=None, **kw):
     p = frontend.MelAsrFrontend.Params().Set(
-        sample_rate=24000.0, num_bins=2, noise_scale=0.0, stack_left_context=left,
-        stack_right_context=right, frame_stride=stride, **kw,
+        sample_rate=24000.0,
+        num_bins=2,
+        noise_scale=0.0,
+        stack_left_context=left,
+        stack_right_context=right,
+        frame_stride=stride,
+        **kw,
     )
     fe = p.Instantiate()
     paddings = np.zeros(pcm.shape[:2], np.float32)
@@ -60,7 +65,7 @@ def test_left_stacked(pcm):
 
 
 def test_right_stacked(pcm):
-    fe, f, pad = _Run(pcm, right=2, stride=3, unpadded=455)
+    _fe, f, pad = _Run(pcm, right=2, stride=3, unpadded=455)
     np.testing.assert_allclose(
         f.mean(0),
         [13.46731281, 13.31649303, 13.41263676, 13.28540039, 13.48256969, 13.2802248],
@@ -110,28 +115,34 @@ def test_wav_reader_rejects_bad_files(tmp_path):
     _WriteWav(good, np.arange(100, dtype="<i2").tobytes())
     x, rate = audio.ReadWav(good, 16000)
     assert rate == 16000 and x.shape == (100,) and x[1] == pytest.approx(1 / 32768)
-    with pytest.raises(audio.AudioError, match="good.wav.*8000 Hz"):
+    with pytest.raises(audio.AudioError, match=r"good\.wav.*8000 Hz"):
         audio.ReadWav(good, 8000)
     y, rate = audio.ReadWav(good, 8000, resample=True)
     assert rate == 8000 and y.shape == (50,)
     truncated = tmp_path / "cut.wav"
     truncated.write_bytes(good.read_bytes()[:-40])
-    with pytest.raises(audio.AudioError, match="cut.wav: truncated"):
+    with pytest.raises(audio.AudioError, match=r"cut\.wav: truncated"):
         audio.ReadWav(truncated)
     # A float (format 3) WAV: the stdlib reader refuses it, and so do we, naming the file.
     floats = tmp_path / "float.wav"
     body = np.zeros(10, "<f4").tobytes()
     fmt = struct.pack("<HHIIHH", 3, 1, 16000, 64000, 4, 32)
     floats.write_bytes(
-        b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(body)) + b"WAVE"
-        + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(body))
+        b"RIFF"
+        + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(body))
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(body))
         + body
     )
-    with pytest.raises(audio.AudioError, match="float.wav: not a PCM WAV"):
+    with pytest.raises(audio.AudioError, match=r"float\.wav: not a PCM WAV"):
         audio.ReadWav(floats)
     notwav = tmp_path / "text.wav"
     notwav.write_text("hello")
-    with pytest.raises(audio.AudioError, match="text.wav"):
+    with pytest.raises(audio.AudioError, match=r"text\.wav"):
         audio.ReadWav(notwav)
 
 

@@ -21,9 +21,12 @@ def records(tmp_path_factory):
     tf_example.WriteExamples(
         path,
         [
-            {"uttid": f"utt{i}", "transcript": t.lower(),
-             "frames": rng.uniform(size=[n * 40]).astype(np.float32)}
-            for i, (n, t) in enumerate(zip(LENGTHS, TEXTS))
+            {
+                "uttid": f"utt{i}",
+                "transcript": t.lower(),
+                "frames": rng.uniform(size=[n * 40]).astype(np.float32),
+            }
+            for i, (n, t) in enumerate(zip(LENGTHS, TEXTS, strict=False))
         ],
     )
     return path
@@ -31,8 +34,12 @@ def records(tmp_path_factory):
 
 def _Batch(path, **kw):
     args = dict(
-        name="test", file_pattern="tfrecord:" + path, bucket_upper_bound=[2560],
-        bucket_batch_limit=[3], target_max_length=30, require_sequential_order=True,
+        name="test",
+        file_pattern="tfrecord:" + path,
+        bucket_upper_bound=[2560],
+        bucket_batch_limit=[3],
+        target_max_length=30,
+        require_sequential_order=True,
         repeat_count=1,
     )
     p = input_generator.AsrInput.Params().Set(**{**args, **kw})
@@ -86,8 +93,12 @@ def test_feature_tool_plain_and_librispeech_layouts(tmp_path, capsys):
     (tmp_path / "text.txt").write_text("u0 ONE TWO\nu1 THREE\nu2 \n")
     out = str(tmp_path / "out" / "train.tfrecords-%5.5d-of-%5.5d")
     rc = create_asr_features.Main(
-        [f"--audio_dir={wavs}", f"--transcripts={tmp_path / 'text.txt'}",
-         f"--output_template={out}", "--num_output_shards=2"]
+        [
+            f"--audio_dir={wavs}",
+            f"--transcripts={tmp_path / 'text.txt'}",
+            f"--output_template={out}",
+            "--num_output_shards=2",
+        ]
     )
     err = capsys.readouterr().err
     assert rc == 0 and "u2.wav: empty transcript" in err and "3/3 utterances" in err
@@ -104,16 +115,22 @@ def test_feature_tool_plain_and_librispeech_layouts(tmp_path, capsys):
     _Wav(chapter / "19-198-0000.wav", 0.5)
     (chapter / "19-198.trans.txt").write_text("19-198-0000 NORTHANGER ABBEY\n")
     out2 = str(tmp_path / "dev-clean.tfrecords-%5.5d-of-%5.5d")
-    assert create_asr_features.Main(
-        [f"--librispeech_dir={tmp_path / 'libri'}", f"--output_template={out2}"]
-    ) == 0
+    assert (
+        create_asr_features.Main(
+            [f"--librispeech_dir={tmp_path / 'libri'}", f"--output_template={out2}"]
+        )
+        == 0
+    )
     (ex,) = list(tf_example.ReadExamples(out2 % (0, 1)))
     assert ex["transcript"][0] == b"northanger abbey"
     # Bad input: one error line naming the file.
     _Wav(wavs / "u0.wav", 0.3, rate=8000)
     rc = create_asr_features.Main(
-        [f"--audio_dir={wavs}", f"--transcripts={tmp_path / 'text.txt'}",
-         f"--output_template={out}"]
+        [
+            f"--audio_dir={wavs}",
+            f"--transcripts={tmp_path / 'text.txt'}",
+            f"--output_template={out}",
+        ]
     )
     assert rc == 1 and "u0.wav: sample rate 8000 Hz" in capsys.readouterr().err
     assert os.path.exists(out % (0, 2))

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lingvo.core.nested_map import NestedMap
-
 from lingvo.core import run_mode
+from lingvo.core.nested_map import NestedMap
 from lingvo.tasks.mt import decoder, input_generator, model
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
@@ -154,11 +153,11 @@ def test_training_a_few_steps_reduces_the_loss(vocab, make):
     batch = _PairsBatch()
     first = float(task.FProp(task.theta, batch)[0]["log_pplx"][0])
     assert np.isfinite(first)
-    for _ in range(8):
-        metrics, _ = task.TrainStep(batch)
+    for _ in range(6):
+        task.TrainStep(batch)
     last = float(task.FProp(task.theta, batch)[0]["log_pplx"][0])
     assert last < first - 0.1
-    assert int(task.global_step.numpy()) == 8
+    assert int(task.global_step.numpy()) == 6
 
 
 def test_label_smoothing_and_per_word_loss():
@@ -173,9 +172,7 @@ def test_label_smoothing_and_per_word_loss():
 
 
 def test_remove_eos_probs_golden():
-    probs = np.float32(
-        [[[0.2] * 5], [[0.2, 0.3, 0.5, 0.0, 0.0]], [[0.0, 0.0, 0.0, 0.0, 1.0]]]
-    )
+    probs = np.float32([[[0.2] * 5], [[0.2, 0.3, 0.5, 0.0, 0.0]], [[0.0, 0.0, 0.0, 0.0, 1.0]]])
     out = decoder.RemoveEOSProbs(probs, [5, 3, 5]).numpy()
     np.testing.assert_allclose(out[0, 0], [0.25, 0.25, 0.25, 0.25, 0], atol=1e-5)
     np.testing.assert_allclose(out[1, 0], [0.4, 0.6, 0, 0, 0], atol=1e-5)
@@ -190,8 +187,7 @@ def test_decode_returns_hypotheses_and_bleu(vocab, make):
     task = p.Instantiate()
     batch = task.GetInputBatch()
     with run_mode.EvalMode():
-        decode = tf.function(task.Decode, autograph=False)
-        out = {k: np.asarray(v) for k, v in decode(batch).items()}
+        out = {k: np.asarray(v) for k, v in task.Decode(batch).items()}
     assert out["topk_ids"].shape == (16, 5)
     assert out["topk_decoded"].shape == (8, 2)
     assert np.all(out["topk_lens"] > 0)

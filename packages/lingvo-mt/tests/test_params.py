@@ -2,7 +2,7 @@
 
 import pytest
 
-import lingvo.core  # noqa: F401  (registers the core factories with lingvo-params)
+import lingvo.core
 import lingvo.tasks.mt.params  # noqa: F401
 from lingvo import model_registry
 from lingvo.tasks.mt import decoder, input_generator, model

@@ -81,7 +81,7 @@ def Resample(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
     if rate == new_rate or samples.size == 0:
         return samples.astype(np.float32)
     n = samples.shape[0]
-    m = int(round(n * new_rate / rate))
+    m = round(n * new_rate / rate)
     spec = np.fft.rfft(samples)
     keep = min(spec.shape[0], m // 2 + 1)
     out = np.zeros(m // 2 + 1, np.complex128)

@@ -120,7 +120,9 @@ class AsrDecoder(base_layer.BaseLayer):
                 )
             )
         self.CreateChildren("rnn_cell", cells)
-        self.CreateChild("dropout", dropouts.DropoutLayer.Params().Set(keep_prob=1 - p.dropout_prob))
+        self.CreateChild(
+            "dropout", dropouts.DropoutLayer.Params().Set(keep_prob=1 - p.dropout_prob)
+        )
         softmax_in = p.rnn_cell_dim + (p.source_dim if p.softmax_uses_attention else 0)
         self.CreateChild("softmax", p.softmax.Copy().Set(input_dim=softmax_in))
         self.CreateChild(

@@ -94,7 +94,9 @@ class AsrEncoder(base_layer.BaseLayer):
     def Params(cls) -> hyperparams.InstantiableParams:
         """Returns the encoder params with Lingvo's class defaults."""
         p = super().Params()
-        p.Define("input_shape", [None, None, 80, 3], "The input shape [batch, time, freq, channels].")
+        p.Define(
+            "input_shape", [None, None, 80, 3], "The input shape [batch, time, freq, channels]."
+        )
         p.Define("pad_steps", 6, "The number of padded zero frames appended to every utterance.")
         p.Define(
             "conv_filter_shapes",
@@ -131,7 +133,8 @@ class AsrEncoder(base_layer.BaseLayer):
         p.Define(
             "proj_tpl",
             linears.ProjectionLayer.Params().Set(
-                activation="NONE", has_bias=False,
+                activation="NONE",
+                has_bias=False,
                 params_init=weights.WeightInit.TruncatedGaussian(0.1),
             ),
             "The template of the projections between LSTM layers.",
@@ -183,7 +186,9 @@ class AsrEncoder(base_layer.BaseLayer):
             )
             if p.project_lstm_output and i < p.num_lstm_layers - 1:
                 dim = 2 * p.lstm_cell_size
-                projs.append(p.proj_tpl.Copy().Set(name=f"proj_L{i}", input_dim=dim, output_dim=dim))
+                projs.append(
+                    p.proj_tpl.Copy().Set(name=f"proj_L{i}", input_dim=dim, output_dim=dim)
+                )
                 norms.append(
                     normalizations.BatchNormLayer.Params().Set(name=f"proj_bn_L{i}", dim=dim)
                 )

@@ -16,8 +16,14 @@ __all__ = ["FrontendConfig", "MelAsrFrontend"]
 # What a front end tells the layers after it; Lingvo's namedtuple, same fields.
 FrontendConfig = collections.namedtuple(
     "FrontendConfig",
-    ["is_null", "src_type", "src_pcm_sample_rate", "src_pcm_scale", "output_dim",
-     "input_frame_ratio"],
+    [
+        "is_null",
+        "src_type",
+        "src_pcm_sample_rate",
+        "src_pcm_scale",
+        "output_dim",
+        "input_frame_ratio",
+    ],
 )
 
 
@@ -121,13 +127,13 @@ class MelAsrFrontend(base_layer.BaseLayer):
     def frame_step(self) -> int:
         """The step between analysis frames in samples."""
         p = self.params
-        return int(round(p.sample_rate * p.frame_step_ms / 1000.0))
+        return round(p.sample_rate * p.frame_step_ms / 1000.0)
 
     @property
     def frame_size(self) -> int:
         """Samples per analysis frame, including the one consumed by pre-emphasis."""
         p = self.params
-        return int(round(p.sample_rate * p.frame_size_ms / 1000.0)) + 1
+        return round(p.sample_rate * p.frame_size_ms / 1000.0) + 1
 
     @property
     def fft_size(self) -> int:
@@ -200,7 +206,10 @@ class MelAsrFrontend(base_layer.BaseLayer):
         if p.compute_energy:
             spectrum = tf.square(spectrum)
         mel_matrix = tf.signal.linear_to_mel_weight_matrix(
-            p.num_bins, self.fft_size // 2 + 1, p.sample_rate, p.lower_edge_hertz,
+            p.num_bins,
+            self.fft_size // 2 + 1,
+            p.sample_rate,
+            p.lower_edge_hertz,
             p.upper_edge_hertz,
         )
         mel = tf.tensordot(spectrum, mel_matrix, 1)

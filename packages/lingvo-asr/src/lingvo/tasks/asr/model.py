@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Any
 
@@ -35,9 +34,7 @@ def _Normalize(text: str, case_and_punct: bool) -> str:
     text = " ".join(text.split())
     if case_and_punct:
         text = text.lower()
-        text = "".join(
-            c for c in text if c in "-'" or not unicodedata.category(c).startswith("P")
-        )
+        text = "".join(c for c in text if c in "-'" or not unicodedata.category(c).startswith("P"))
         text = " ".join(text.split())
     return text
 
@@ -199,8 +196,12 @@ class AsrModel(base_model.BaseTask):
                 [_Normalize(h, norm) for h in top], [_Normalize(r, norm) for r in refs]
             )
             weight = max(total, 1.0) if total else 0.0
-            for name, v in (("ins", c.insertions), ("sub", c.substitutions),
-                            ("del", c.deletions), ("wer", c.errors)):
+            for name, v in (
+                ("ins", c.insertions),
+                ("sub", c.substitutions),
+                ("del", c.deletions),
+                ("wer", c.errors),
+            ):
                 value = float(v.sum()) / max(total, 1.0)
                 m[f"{prefix}/{name}"].Update(value, weight)
                 if prefix == "error_rates" and name == "wer":
@@ -218,7 +219,3 @@ class AsrModel(base_model.BaseTask):
         c = ops.edit_distance(hyp_ids, ref_ids)
         ref_tokens = float(sum(len(r) for r in ref_ids))
         m["ter"].Update(float(c.errors.sum()) / max(ref_tokens, 1.0), ref_tokens)
-
-
-# Lingvo spells numbers in its WER tool with plain regexes; kept private for the tools.
-_WORD = re.compile(r"\S+")

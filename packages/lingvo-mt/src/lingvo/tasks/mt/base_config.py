@@ -8,8 +8,12 @@ from lingvo.core import hyperparams, optimizer, schedule, weights
 from lingvo.core.layers import attentions, rnn_cells
 from lingvo.tasks.mt import decoder, input_generator, model
 
-__all__ = ["InitTrainDatasetParams", "InitTestDatasetParams", "SetupRNMTParams",
-           "SetupTransformerParams"]
+__all__ = [
+    "InitTestDatasetParams",
+    "InitTrainDatasetParams",
+    "SetupRNMTParams",
+    "SetupTransformerParams",
+]
 
 
 def InitTrainDatasetParams(

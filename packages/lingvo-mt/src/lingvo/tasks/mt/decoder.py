@@ -210,7 +210,9 @@ def _Rows(x: tf.Tensor, n: Any, lead: list[Any]) -> tf.Tensor:
     n_static = tf.get_static_value(n)
     if n_static is not None and x.shape.is_fully_defined():
         lead_size = int(np.prod([int(d) for d in x.shape[: len(lead)]]))
-        return tf.reshape(x, [*lead, int(n_static), x.shape.num_elements() // lead_size // int(n_static)])
+        return tf.reshape(
+            x, [*lead, int(n_static), x.shape.num_elements() // lead_size // int(n_static)]
+        )
     return tf.reshape(x, [*lead, n, -1])
 
 
@@ -342,8 +344,9 @@ class TransformerDecoder(MTBaseDecoder):
                 log_probs=tf.zeros([n, self.vocab_size]),
                 atten_probs=tf.zeros([n, tf.shape(encoded)[0]]),
             )
-            return results, NestedMap(caches=tf.nest.map_structure(
-                lambda x: _ToHypMajor(x, n), caches))
+            return results, NestedMap(
+                caches=tf.nest.map_structure(lambda x: _ToHypMajor(x, n), caches)
+            )
 
         def Pre(theta, enc, step_ids, states, num_hyps, cur_step):
             del enc, num_hyps

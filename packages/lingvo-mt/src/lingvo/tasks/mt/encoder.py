@@ -8,6 +8,7 @@ Both take a batch-major `src` (`ids` and `paddings` shaped [batch, time]) and re
 from __future__ import annotations
 
 import math
+
 import tensorflow as tf
 
 from lingvo.core import base_layer, hyperparams, weights

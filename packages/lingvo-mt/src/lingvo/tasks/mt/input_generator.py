@@ -15,7 +15,7 @@ import tensorflow as tf
 from lingvo.core import base_input_generator, hyperparams, tf_example, tokenizers
 from lingvo.core.nested_map import NestedMap
 
-__all__ = ["NmtInput", "TextPackedInput", "WPM_ENDE_2K"]
+__all__ = ["WPM_ENDE_2K", "NmtInput", "TextPackedInput"]
 
 # The 2,000-piece English-German word-piece vocabulary shipped with the package.
 WPM_ENDE_2K = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wpm-ende-2k.voc")
@@ -111,8 +111,8 @@ class TextPackedInput(_MtInputBase):
     `<s>` and its labels end with `</s>`. Padded positions of ids and labels are zero (the
     tokenizers fill them with `</s>`). Sequences cut by `source_max_length` or
     `target_max_length` are dropped unless `keep_truncated`. Every row is padded to the max
-    length; lines with an empty side are dropped. `segment_ids` (1 on tokens, 0 on padding) and `segment_pos` (0-based positions)
-    describe the one segment of each row.
+    length; lines with an empty side are dropped. `segment_ids` (1 on tokens, 0 on padding)
+    and `segment_pos` (0-based positions) describe the one segment of each row.
     """
 
     @classmethod
@@ -145,7 +145,7 @@ class TextPackedInput(_MtInputBase):
         if not p.source_max_length or not p.target_max_length:
             raise ValueError(
                 f"TextPackedInput {p.name!r}: source_max_length and target_max_length must be "
-                "set, got {p.source_max_length} and {p.target_max_length}"
+                f"set, got {p.source_max_length} and {p.target_max_length}"
             )
 
     def _Side(self, text: tf.Tensor, is_source: bool) -> tuple[NestedMap, tf.Tensor, tf.Tensor]:

@@ -3,3 +3,5 @@
 Importing this package imports every experiment module of the family, so that the registry
 sees their `@RegisterSingleTaskModel` classes.
 """
+
+from lingvo.tasks.asr.params import librispeech  # noqa: F401

@@ -42,7 +42,7 @@ __all__ = ["ConverterFrontendParams", "FindUtterances", "Main", "WriteFeatures"]
 
 def ConverterFrontendParams(sample_rate: float = 16000.0, num_bins: int = 80):
     """The `MelAsrFrontend` params Lingvo's converter used (no dither)."""
-    from lingvo.tasks.asr import frontend  # noqa: PLC0415 (TensorFlow only when needed)
+    from lingvo.tasks.asr import frontend
 
     return frontend.MelAsrFrontend.Params().Set(
         sample_rate=sample_rate,
@@ -91,8 +91,9 @@ def FindUtterances(
     """
     if librispeech_dir:
         texts = {}
-        for path in sorted(glob.glob(os.path.join(librispeech_dir, "**", "*.trans.txt"),
-                                     recursive=True)):
+        for path in sorted(
+            glob.glob(os.path.join(librispeech_dir, "**", "*.trans.txt"), recursive=True)
+        ):
             texts.update(_ReadTranscripts(path))
         root = librispeech_dir
         if not texts:
@@ -100,7 +101,9 @@ def FindUtterances(
     elif audio_dir and transcripts:
         texts, root = _ReadTranscripts(transcripts), audio_dir
     else:
-        raise ValueError("give --audio_dir with --transcripts, --librispeech_dir or --input_tarball")
+        raise ValueError(
+            "give --audio_dir with --transcripts, --librispeech_dir or --input_tarball"
+        )
     files = _IndexAudio(root)
     missing = sorted(u for u in texts if u not in files)
     if missing:
@@ -114,7 +117,7 @@ def FindUtterances(
 def _LoadAudio(path: str, sample_rate: int, resample: bool) -> np.ndarray:
     if path.endswith(".flac"):
         try:
-            import soundfile  # noqa: PLC0415
+            import soundfile
 
             data, rate = soundfile.read(path, dtype="float32", always_2d=True)
             data = data[:, 0]
@@ -167,8 +170,8 @@ def WriteFeatures(
     Raises:
       audio.AudioError: An unreadable audio file, named.
     """
-    from lingvo import ops  # noqa: PLC0415
-    from lingvo.core import tf_example  # noqa: PLC0415
+    from lingvo import ops
+    from lingvo.core import tf_example
 
     log = log or sys.stderr
     fe = ConverterFrontendParams(sample_rate, num_bins).Instantiate()
@@ -183,14 +186,15 @@ def WriteFeatures(
     def Progress(n: int) -> None:
         if progress_every and (n % progress_every == 0 or n == len(utterances)):
             rate = n / max(time.time() - start, 1e-9)
-            print(f"create_asr_features: {n}/{len(utterances)} utterances ({rate:.1f}/s)",
-                  file=log)
+            print(f"create_asr_features: {n}/{len(utterances)} utterances ({rate:.1f}/s)", file=log)
 
     try:
         for n, (uttid, path, text) in enumerate(utterances, 1):
             if not text.strip():
-                print(f"create_asr_features: {path}: empty transcript for {uttid!r}; skipped",
-                      file=log)
+                print(
+                    f"create_asr_features: {path}: empty transcript for {uttid!r}; skipped",
+                    file=log,
+                )
                 counts["skipped_empty"] += 1
                 Progress(n)
                 continue
@@ -199,8 +203,11 @@ def WriteFeatures(
             if frames.shape[0] == 0:
                 raise audio.AudioError(f"{path}: too short for one {fe.frame_size}-sample frame")
             example = tf_example.MakeExample(
-                {"uttid": uttid, "transcript": text.lower(),
-                 "frames": frames.astype(np.float32).reshape([-1])}
+                {
+                    "uttid": uttid,
+                    "transcript": text.lower(),
+                    "frames": frames.astype(np.float32).reshape([-1]),
+                }
             )
             writers[rng.randrange(num_output_shards)].write(example.SerializeToString())
             counts["written"] += 1
@@ -214,7 +221,8 @@ def WriteFeatures(
 def _ExtractTarball(path: str, out_dir: str) -> None:
     with tarfile.open(path, "r:*") as tar:
         members = [
-            m for m in tar.getmembers()
+            m
+            for m in tar.getmembers()
             if m.isfile() and m.name.endswith((".trans.txt", ".flac", ".wav"))
         ]
         tar.extractall(out_dir, members=members, filter="data")
@@ -226,14 +234,20 @@ def _Parser() -> argparse.ArgumentParser:
     ap.add_argument("--transcripts", help="A file of 'uttid transcript' lines.")
     ap.add_argument("--librispeech_dir", help="An extracted Librispeech split.")
     ap.add_argument("--input_tarball", help="A Librispeech .tar.gz.")
-    ap.add_argument("--output_template", required=True,
-                    help="Output path with %%d fields for shard index and count.")
+    ap.add_argument(
+        "--output_template",
+        required=True,
+        help="Output path with %%d fields for shard index and count.",
+    )
     ap.add_argument("--num_output_shards", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sample_rate", type=int, default=16000)
     ap.add_argument("--num_bins", type=int, default=80)
-    ap.add_argument("--resample", action="store_true",
-                    help="Resample audio at another rate instead of refusing it.")
+    ap.add_argument(
+        "--resample",
+        action="store_true",
+        help="Resample audio at another rate instead of refusing it.",
+    )
     return ap
 
 
@@ -250,14 +264,22 @@ def Main(argv: Sequence[str] | None = None) -> int:
                 libri = tmp
             utts = FindUtterances(args.audio_dir, args.transcripts, libri)
             counts = WriteFeatures(
-                utts, args.output_template, args.num_output_shards, args.seed,
-                args.resample, args.sample_rate, args.num_bins,
+                utts,
+                args.output_template,
+                args.num_output_shards,
+                args.seed,
+                args.resample,
+                args.sample_rate,
+                args.num_bins,
             )
     except (ValueError, OSError) as e:
         print(f"create_asr_features: error: {e}", file=sys.stderr)
         return 1
-    print(f"create_asr_features: wrote {counts['written']} utterances "
-          f"({counts['skipped_empty']} empty transcripts skipped)", file=sys.stderr)
+    print(
+        f"create_asr_features: wrote {counts['written']} utterances "
+        f"({counts['skipped_empty']} empty transcripts skipped)",
+        file=sys.stderr,
+    )
     return 0
 
 

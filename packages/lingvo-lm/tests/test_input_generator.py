@@ -1,0 +1,50 @@
+"""Tests of `LmInput`: Lingvo's ASCII fixture, word counts, empty and over-long lines."""
+
+import numpy as np
+
+from lingvo.tasks.lm import input_generator
+
+
+def test_ascii_fixture_matches_lingvo(lmt):
+    gen = lmt.InputParams().Instantiate()
+    batch = gen.GetPreprocessedInputBatch()
+    # "Don 't !" (8 chars + eos) and "Why does everything" cut to 19 chars + eos.
+    np.testing.assert_array_equal(
+        batch.ids.numpy(),
+        [
+            [1, 8, 19, 18, 3, 32, 24, 3, 35] + [2] * 11,
+            [1, 27, 12, 29, 3, 8, 19, 9, 23, 3, 9, 26, 9, 22, 29, 24, 12, 13, 18, 11],
+        ],
+    )
+    np.testing.assert_array_equal(batch.weights.numpy(), [[1] * 9 + [0] * 11, [1] * 20])
+    np.testing.assert_array_equal(batch.paddings.numpy(), 1.0 - batch.weights.numpy())
+    # The bucket key is the word count (Lingvo's TF2 quirk), for the whole line.
+    assert batch.word_count.numpy().tolist() == [3, 11]
+    assert batch.bucket_keys.numpy().tolist() == [3, 11]
+    np.testing.assert_array_equal(batch.labels.numpy()[0, :9], [8, 19, 18, 3, 32, 24, 3, 35, 2])
+
+
+def test_empty_and_too_long_lines_are_skipped_and_counted(lmt, tmp_path):
+    path = tmp_path / "text.txt"
+    lines = ["a b", "", "   ", "one two three four five six", "c", "", "x y z"]
+    path.write_text("\n".join(lines) + "\n")
+    p = lmt.InputParams(bucket=5, limit=100, max_length=16, path=path)
+    gen = p.Instantiate()
+    rows = [(int(n), k) for b in gen for n, k in zip(b.word_count.numpy(), b.bucket_keys.numpy())]
+    assert [n for n, _ in rows] == [2, 1, 3]
+    assert gen.InputStats() == {
+        "num_empty_lines": 3,
+        "num_too_long_lines": 1,
+        "num_kept_lines": 3,
+    }
+
+
+def test_word_level_tokenizer_and_fixed_shape(lmt):
+    p = lmt.InputParams(limit=4, max_length=12, fixed_input_shape=True)
+    p.tokenizer = lmt.WordTokenizer()
+    gen = p.Instantiate()
+    batch = gen.GetPreprocessedInputBatch()
+    assert batch.ids.shape == (4, 12)
+    # "Don 't !": every word but 't is out of the small vocabulary.
+    assert batch.ids.numpy()[0, :5].tolist() == [1, 3, 5, 3, 2]
+    assert isinstance(gen, input_generator.LmInput)
