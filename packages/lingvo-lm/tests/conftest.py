@@ -15,13 +15,13 @@ SMALL_WORD_VOCAB = os.path.join(DATA, "small_word_vocab.txt")
 
 def InputParams(bucket=20, limit=2, max_length=20, path=LM1B_100, **kw):
     """LmInput over `path` read in file order, one bucket."""
+    kw.setdefault("require_sequential_order", True)
     return input_generator.LmInput.Params().Set(
         file_pattern=f"text:{path}",
         bucket_upper_bound=[bucket],
         bucket_batch_limit=[limit],
         target_max_length=max_length,
         file_random_seed=31415,
-        require_sequential_order=True,
         **kw,
     )
 

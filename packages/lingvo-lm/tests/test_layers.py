@@ -53,8 +53,12 @@ def test_fprop_outputs(factory):
     assert out.last_hidden.shape[:2] == (TIME, BATCH)
     np.testing.assert_array_equal(out.per_example_argmax, tf.argmax(out.logits, -1))
     assert float(out.total_weight) == TIME * BATCH - 2
-    # A fresh model predicts about uniformly.
-    assert abs(float(out.avg_xent) - math.log(VOCAB)) < 0.5
+    # Lingvo's goldens (RNG-dependent, so a band): RnnLm 2.085 (about ln 8: its softmax
+    # starts near uniform), TransformerLm 3.049 (its unnormalised output is not).
+    low, high = (math.log(VOCAB) - 0.1, math.log(VOCAB) + 0.1)
+    if factory is _TransformerLm:
+        low, high = 2.0, 4.0
+    assert low < float(out.avg_xent) < high
     grads = tf.GradientTape()
     with grads:
         out, _ = lm.FProp(lm.theta, ids, paddings, None, labels)

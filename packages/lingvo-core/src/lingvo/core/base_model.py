@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Mapping
 from typing import Any
 
 import tensorflow as tf
@@ -277,35 +278,71 @@ class BaseTask(base_layer.BaseLayer):
         """
         learners = self.learners
         variables = self.TrainableVariables()
-        if self.ema is not None:
-            self._CreateMissingShadows(variables)
+        self.CreateEmaShadows()
         with tf.GradientTape(persistent=len(learners) > 1) as tape:
             metrics, per_example = self.FProp(self.theta, input_batch)
-        out = dict(metrics)
-        skip_lp = self.GetVarsInCollection(weights.SKIP_LP_REGULARIZATION)
+        var_grads = {}
         for lrn in learners:
-            loss_name = lrn.params.loss_name or lrn.params.name
-            if loss_name not in metrics:
-                raise ValueError(
-                    f"task {self.params.name!r}: learner {lrn.params.name!r} minimises "
-                    f"{loss_name!r}, which is not among the metrics {sorted(metrics)}"
-                )
             vs = lrn.TrainableVariables(variables)
-            grads = tape.gradient(metrics[loss_name][0], vs)
-            var_grads = [(v, g) for v, g in zip(vs, grads, strict=True) if g is not None]
-            var_grads = self.AdjustGradients(var_grads)
-            stats = lrn.ApplyGradients(var_grads, step=self.global_step, skip_lp_vars=skip_lp)
-            out.update(lrn.EvalMetrics(stats, lrn.params.name))
+            grads = tape.gradient(metrics[self.LossNameOf(lrn, metrics)][0], vs)
+            var_grads[lrn.params.name] = [
+                (v, g) for v, g in zip(vs, grads, strict=True) if g is not None
+            ]
         del tape
+        out = dict(metrics)
+        out.update(self.ApplyTrainGradients(var_grads))
+        return out, per_example
+
+    def LossNameOf(self, learner: Any, metrics: Mapping[str, Any]) -> str:
+        """Returns the metric `learner` minimises (its `loss_name`, else its name).
+
+        Raises:
+          ValueError: If `metrics` has no such entry.
+        """
+        loss_name = learner.params.loss_name or learner.params.name
+        if loss_name not in metrics:
+            raise ValueError(
+                f"task {self.params.name!r}: learner {learner.params.name!r} minimises "
+                f"{loss_name!r}, which is not among the metrics {sorted(metrics)}"
+            )
+        return loss_name
+
+    def CreateEmaShadows(self) -> None:
+        """Creates the missing moving-average shadows (before a step is traced); else a no-op."""
+        if self.ema is not None:
+            self._CreateMissingShadows(self.TrainableVariables())
+
+    def ApplyTrainGradients(
+        self, var_grads: Mapping[str, list[tuple[tf.Variable, Any]]]
+    ) -> dict[str, Any]:
+        """The second half of a training step, given each learner's `[(var, grad)]`.
+
+        Runs `AdjustGradients` and the learner's update for every learner, then
+        `PostTrainingStepUpdate`, the moving average of the weights, `PostEmaUpdate`, and the
+        step counters. Distributed trainers compute (and all-reduce) the gradients themselves
+        and call this once per step.
+
+        Args:
+          var_grads: `{learner name: [(variable, gradient)]}`.
+
+        Returns:
+          Each learner's statistics (`grad_norm/all/loss`, `learning_rate/loss`, ...).
+        """
+        out = {}
+        skip_lp = self.GetVarsInCollection(weights.SKIP_LP_REGULARIZATION)
+        for lrn in self.learners:
+            adjusted = self.AdjustGradients(var_grads[lrn.params.name])
+            stats = lrn.ApplyGradients(adjusted, step=self.global_step, skip_lp_vars=skip_lp)
+            out.update(lrn.EvalMetrics(stats, lrn.params.name))
         self.PostTrainingStepUpdate()
         if self.ema is not None:
-            self.ema.Apply(variables, step=self.global_step)
+            self.ema.Apply(self.TrainableVariables(), step=self.global_step)
         self.PostEmaUpdate()
         if not self.params.defer_global_step_update:
             self.global_step.assign_add(1)
             if self._model_step is not None and self._model_step is not self.global_step:
                 self._model_step.assign_add(1)
-        return out, per_example
+        return out
 
     def _CreateMissingShadows(self, variables: list[tf.Variable]) -> None:
         """Creates moving-average shadows at the weights' values before their first update."""

@@ -14,8 +14,6 @@ from typing import Any
 
 import tensorflow as tf
 
-from lingvo.core import weights
-
 __all__ = ["DistributedStep", "IsChief", "ShardBatches"]
 
 _SUM = tf.distribute.ReduceOp.SUM
@@ -62,9 +60,8 @@ class DistributedStep:
         self.task = task
         # Which variables of each learner get a gradient; fixed when the step is traced.
         self._has_grad: dict[str, list[bool]] = {}
-        if task.ema is not None:
-            with strategy.scope():
-                task._CreateMissingShadows(task.TrainableVariables())
+        with strategy.scope():
+            task.CreateEmaShadows()
         self._fn = tf.function(self._Step, autograph=False)
 
     def __call__(self, dist_batch: Any) -> dict[str, tuple[Any, Any]]:
@@ -81,12 +78,8 @@ class DistributedStep:
         with tf.GradientTape(persistent=len(learners) > 1) as tape:
             metrics, _ = task.FProp(task.theta, batch)
             weighted = {}
-            for _, name in learners:
-                if name not in metrics:
-                    raise ValueError(
-                        f"task {task.params.name!r}: the loss {name!r} is not among the "
-                        f"metrics {sorted(metrics)}"
-                    )
+            for lrn, _ in learners:
+                name = task.LossNameOf(lrn, metrics)
                 value, weight = metrics[name]
                 weighted[name] = value * tf.stop_gradient(weight)
         grads = {}
@@ -113,29 +106,14 @@ class DistributedStep:
             else:
                 out[k] = (tf.math.divide_no_nan(vw, w), w)
         variables = task.TrainableVariables()
-        skip_lp = task.GetVarsInCollection(weights.SKIP_LP_REGULARIZATION)
+        var_grads = {}
         for lrn, name in self._LossNames():
             total = sums[name][1]
+            has_grad = self._has_grad[lrn.params.name]
             vs = [
-                v
-                for v, ok in zip(
-                    lrn.TrainableVariables(variables),
-                    self._has_grad[lrn.params.name],
-                    strict=True,
-                )
-                if ok
+                v for v, ok in zip(lrn.TrainableVariables(variables), has_grad, strict=True) if ok
             ]
             gs = [tf.math.divide_no_nan(g, tf.cast(total, g.dtype)) for g in grads[lrn.params.name]]
-            var_grads = task.AdjustGradients(list(zip(vs, gs, strict=True)))
-            stats = lrn.ApplyGradients(var_grads, step=task.global_step, skip_lp_vars=skip_lp)
-            out.update(lrn.EvalMetrics(stats, lrn.params.name))
-        task.PostTrainingStepUpdate()
-        if task.ema is not None:
-            task.ema.Apply(variables, step=task.global_step)
-        task.PostEmaUpdate()
-        if not task.params.defer_global_step_update:
-            task.global_step.assign_add(1)
-            model_step = getattr(task, "_model_step", None)
-            if model_step is not None and model_step is not task.global_step:
-                model_step.assign_add(1)
+            var_grads[lrn.params.name] = list(zip(vs, gs, strict=True))
+        out.update(task.ApplyTrainGradients(var_grads))
         return out

@@ -104,6 +104,6 @@ class LmInput(base_input_generator.BaseSequenceInputGenerator):
             value = {"paddings": 1, "ids": eos, "labels": eos}.get(key, 0)
             pad = [[0, missing]] + [[0, 0]] * (x.shape.rank - 1)
             x = tf.pad(x, pad, constant_values=tf.cast(value, x.dtype))
-            return tf.ensure_shape(x, [rows] + x.shape.as_list()[1:])
+            return tf.ensure_shape(x, [rows, *x.shape.as_list()[1:]])
 
         return batch.TransformWithKey(Pad)

@@ -163,8 +163,7 @@ class RnnLmNoEmbedding(BaseLanguageModel):
         p = self.params
         if p.vocab_size != p.softmax.num_classes:
             raise ValueError(
-                f"{self}: vocab_size {p.vocab_size} != softmax.num_classes "
-                f"{p.softmax.num_classes}"
+                f"{self}: vocab_size {p.vocab_size} != softmax.num_classes {p.softmax.num_classes}"
             )
         self.CreateChild("rnns", p.rnns)
         self.CreateChild("softmax", p.softmax)
@@ -286,9 +285,7 @@ class RnnLm(RnnLmNoEmbedding):
         x = self.embedding_dropout.FProp(theta.embedding_dropout, x)
         return super().FProp(theta, x, paddings, state0, labels)
 
-    def Step(
-        self, theta: NestedMap, ids: Any, state0: NestedMap
-    ) -> tuple[NestedMap, NestedMap]:
+    def Step(self, theta: NestedMap, ids: Any, state0: NestedMap) -> tuple[NestedMap, NestedMap]:
         """Runs one position.
 
         Args:
@@ -454,11 +451,11 @@ class TransformerLm(BaseLanguageModel):
         x = self._Input(theta, inputs, tf.range(time)[:, tf.newaxis])
         paddings = tf.cast(tf.convert_to_tensor(paddings), x.dtype)
         hidden, _ = self.trans.FProp(theta.trans, x, paddings)
-        return _SoftmaxOut(self, theta, hidden, labels), state0 if state0 is not None else NestedMap()
+        return _SoftmaxOut(
+            self, theta, hidden, labels
+        ), state0 if state0 is not None else NestedMap()
 
-    def Step(
-        self, theta: NestedMap, ids: Any, state0: NestedMap
-    ) -> tuple[NestedMap, NestedMap]:
+    def Step(self, theta: NestedMap, ids: Any, state0: NestedMap) -> tuple[NestedMap, NestedMap]:
         """Decodes one position against the cached keys and values of earlier ones.
 
         Args:

@@ -194,9 +194,7 @@ class LanguageModel(base_model.BaseTask):
                 tf.transpose(ids),
                 tf.transpose(paddings),
                 None,
-                NestedMap(
-                    class_ids=tf.transpose(labels), class_weights=tf.transpose(not_padded)
-                ),
+                NestedMap(class_ids=tf.transpose(labels), class_weights=tf.transpose(not_padded)),
             )
         per_token = tf.transpose(xent.per_example_xent) * not_padded
         return NestedMap(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from lingvo import model_registry
-from lingvo.core import base_model_params, layers as core_layers, optimizer, schedule, tokenizers
-from lingvo.core import weights
+from lingvo.core import base_model_params, optimizer, schedule, tokenizers, weights
+from lingvo.core import layers as core_layers
 from lingvo.tasks.lm import input_generator, layers, model
 
 # Where Lingvo's `tools/download_lm1b.py` leaves the corpus; override with LM1B_DIR.

@@ -1,0 +1,1 @@
+"""Command-line tools of the lm family: the lm1b-layout vocabulary builder."""
