@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,12 +11,16 @@ from typing import Any
 from absl import logging
 
 __all__ = [
+    "Accuracy",
     "AverageMetric",
     "BaseMetric",
+    "Combine",
     "CorpusBleuMetric",
     "CreateScalarSummary",
     "F1Metric",
     "MCCMetric",
+    "PerplexityMetric",
+    "TopKAccuracy",
     "UniqueAverageMetric",
     "UpdateMetrics",
 ]
@@ -65,6 +70,63 @@ class BaseMetric:
         """Returns `{tag: value}` of every scalar this metric writes under `name`."""
         return {name: self.value}
 
+    def Merge(self, other: BaseMetric) -> BaseMetric:
+        """Adds `other`'s accumulated sums into this metric (other batches, other workers).
+
+        Metrics keep sums of numerators and denominators, never averages, so merging the
+        partial metrics of any split of a dataset gives the metric of the whole dataset.
+
+        Args:
+          other: A metric of exactly this type and configuration; it is not modified.
+
+        Returns:
+          self, so merges chain.
+
+        Raises:
+          TypeError: If `other` is of another type.
+          ValueError: If `other` was configured differently.
+        """
+        self._CheckMergeable(other)
+        self._MergeSums(other)
+        return self
+
+    def _CheckMergeable(self, other: BaseMetric) -> None:
+        if type(other) is not type(self):
+            raise TypeError(
+                f"{type(self).__name__}.Merge: expected a {type(self).__name__}, "
+                f"got {type(other).__name__}"
+            )
+        mine, theirs = self._MergeConfig(), other._MergeConfig()
+        if mine != theirs:
+            raise ValueError(
+                f"{type(self).__name__}.Merge: configurations differ: {mine} vs {theirs}"
+            )
+
+    def _MergeConfig(self) -> dict[str, Any]:
+        """The settings two metrics must share to be merged."""
+        return {}
+
+    def _MergeSums(self, other: BaseMetric) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot be merged")
+
+
+def Combine(metrics: Sequence[BaseMetric]) -> BaseMetric:
+    """Returns a new metric holding the merged sums of `metrics` (e.g. one per worker).
+
+    Args:
+      metrics: One or more metrics of the same type and configuration; left unchanged.
+
+    Raises:
+      ValueError: If `metrics` is empty or configurations differ.
+      TypeError: If the types differ.
+    """
+    if not metrics:
+        raise ValueError("Combine: expected at least one metric, got none")
+    merged = copy.deepcopy(metrics[0])
+    for m in metrics[1:]:
+        merged.Merge(m)
+    return merged
+
 
 class AverageMetric(BaseMetric):
     """The weighted average of the values it was updated with: sum(v * w) / sum(w).
@@ -97,6 +159,34 @@ class AverageMetric(BaseMetric):
     def value(self) -> float:
         """`total_value / total_weight`, or 0.0 when nothing has weight."""
         return self.total_value / self.total_weight if self.total_weight > 0 else 0.0
+
+    def _MergeSums(self, other: BaseMetric) -> None:
+        assert isinstance(other, AverageMetric)
+        self.total_value += other.total_value
+        self.total_weight += other.total_weight
+
+
+class PerplexityMetric(AverageMetric):
+    """Perplexity exp(Σ log_pplx·w / Σ w) from per-batch log-perplexities and token counts.
+
+    Averaging the log-perplexity weighted by tokens, then exponentiating, gives the
+    perplexity of the whole set; averaging per-batch perplexities would not.
+    `Update(log_pplx, num_tokens)`; `value` is 1.0 while nothing has weight.
+    """
+
+    @property
+    def log_perplexity(self) -> float:
+        """The token-weighted mean log-perplexity (nats per token)."""
+        return super().value
+
+    @property
+    def value(self) -> float:
+        """exp(`log_perplexity`)."""
+        return math.exp(self.log_perplexity)
+
+    def Summaries(self, name: str) -> dict[str, float]:
+        """The perplexity under `name` and the log-perplexity under `name/log_pplx`."""
+        return {name: self.value, f"{name}/log_pplx": self.log_perplexity}
 
 
 class UniqueAverageMetric(AverageMetric):
@@ -153,6 +243,16 @@ class UniqueAverageMetric(AverageMetric):
                 raise ValueError(msg)
             logging.warning("%s", msg)
         return super().value
+
+    def _MergeConfig(self) -> dict[str, Any]:
+        return {"mismatch_is_error": self._mismatch_is_error}
+
+    def _MergeSums(self, other: BaseMetric) -> None:
+        # Keys are re-added one by one so a key both sides saw counts once.
+        assert isinstance(other, UniqueAverageMetric)
+        for key, (v, w) in other._values.items():
+            self.Update(key, v, w)
+        self._mismatches.extend(other._mismatches)
 
     def Summaries(self, name: str) -> dict[str, float]:
         """The average plus `/total_count`, `/total_value` and `/total_weight`."""
@@ -219,6 +319,12 @@ class F1Metric(BaseMetric):
         p, r = self.precision, self.recall
         return 2.0 * p * r / (p + r) if p + r > 0 else 0.0
 
+    def _MergeSums(self, other: BaseMetric) -> None:
+        assert isinstance(other, F1Metric)
+        self.true_pos += other.true_pos
+        self.false_pos += other.false_pos
+        self.false_neg += other.false_neg
+
 
 class MCCMetric(F1Metric):
     """Matthews correlation coefficient from the four confusion counts (0.0 if undefined)."""
@@ -248,6 +354,11 @@ class MCCMetric(F1Metric):
         tp, fp, fn, tn = self.true_pos, self.false_pos, self.false_neg, self.true_neg
         d = (tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)
         return (tp * tn - fp * fn) / math.sqrt(d) if d > 0 else 0.0
+
+    def _MergeSums(self, other: BaseMetric) -> None:
+        assert isinstance(other, MCCMetric)
+        super()._MergeSums(other)
+        self.true_neg += other.true_neg
 
 
 def _Unsegment(text: str, separator_type: str | None) -> str:
@@ -303,6 +414,16 @@ class CorpusBleuMetric(BaseMetric):
             self.matches[n - 1] += sum(min(c, ref_counts[g]) for g, c in hyp_counts.items())
             self.totals[n - 1] += sum(hyp_counts.values())
 
+    def _MergeConfig(self) -> dict[str, Any]:
+        return {"max_order": self._max_order, "separator_type": self._separator_type}
+
+    def _MergeSums(self, other: BaseMetric) -> None:
+        assert isinstance(other, CorpusBleuMetric)
+        self.matches = [a + b for a, b in zip(self.matches, other.matches, strict=True)]
+        self.totals = [a + b for a, b in zip(self.totals, other.totals, strict=True)]
+        self.ref_length += other.ref_length
+        self.hyp_length += other.hyp_length
+
     @property
     def unsegmenter(self) -> str | None:
         """The separator type given at construction."""
@@ -322,6 +443,60 @@ class CorpusBleuMetric(BaseMetric):
         if 0 < self.hyp_length < self.ref_length:
             bleu *= math.exp(1.0 - self.ref_length / self.hyp_length)
         return bleu
+
+
+def Accuracy(logits: Any, labels: Any, weights: Any = None) -> tuple[Any, Any]:
+    """The weighted fraction of positions whose arg-max class is the label.
+
+    Returns a `(value, weight)` pair, the form `ComputeLoss` reports metrics in: an
+    `AverageMetric` updated with these pairs holds Σ correct·w and Σ w, so batches and
+    workers merge exactly. Works eagerly and inside `tf.function`.
+
+    Args:
+      logits: Scores shaped [..., num_classes] (logits, log-probs or probs).
+      labels: Integer class ids shaped [...].
+      weights: Optional non-negative weights shaped [...] (0 = ignore, e.g. padding);
+        default 1 everywhere.
+
+    Returns:
+      `(accuracy, total_weight)`, float32 scalar tensors; accuracy is 0 when the total
+      weight is 0. Ties go to the lowest class id (`tf.argmax`).
+    """
+    import tensorflow as tf
+
+    logits = tf.convert_to_tensor(logits)
+    labels = tf.cast(labels, tf.int64)
+    correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1), labels), tf.float32)
+    return _WeightedMean(correct, weights)
+
+
+def TopKAccuracy(logits: Any, labels: Any, k: int, weights: Any = None) -> tuple[Any, Any]:
+    """The weighted fraction of positions whose label is among the `k` highest scores.
+
+    Same arguments and return value as `Accuracy`, plus `k` (>= 1). As in
+    `tf.math.in_top_k`, a label tied with the k-th score counts as within the top k.
+
+    Raises:
+      ValueError: If `k` < 1.
+    """
+    import tensorflow as tf
+
+    if k < 1:
+        raise ValueError(f"TopKAccuracy: k must be >= 1, got {k}")
+    logits = tf.convert_to_tensor(logits, tf.float32)
+    labels = tf.cast(labels, tf.int32)
+    label_scores = tf.gather(logits, labels[..., None], batch_dims=len(labels.shape))
+    # The label is in the top k exactly when fewer than k classes score strictly higher.
+    higher = tf.reduce_sum(tf.cast(logits > label_scores, tf.int32), axis=-1)
+    return _WeightedMean(tf.cast(higher < k, tf.float32), weights)
+
+
+def _WeightedMean(correct: Any, weights: Any) -> tuple[Any, Any]:
+    import tensorflow as tf
+
+    w = tf.ones_like(correct) if weights is None else tf.cast(weights, tf.float32)
+    total = tf.reduce_sum(w)
+    return tf.math.divide_no_nan(tf.reduce_sum(correct * w), total), total
 
 
 def UpdateMetrics(
