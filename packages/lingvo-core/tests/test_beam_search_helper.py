@@ -351,6 +351,71 @@ def test_analytic_transition_table_and_length_normalization():
     assert candidates[(2,)] > candidates[(3, 2)]
 
 
+def test_analytic_coverage_penalty_and_length_normalization_rerank():
+    """The bigram table above plus attention fixed by the previous word: GNMT's formula ranks."""
+    table = np.full([5, 5], 1e-9)
+    table[1, [3, 2, 4]] = [0.5, 0.3, 0.2]
+    table[3, [3, 2, 4]] = [0.5, 0.3, 0.2]
+    table[4, 2] = 0.9
+    lp = np.log(table / table.sum(1, keepdims=True))
+    # Attention over a 2-word source while emitting the next word, by the previous word: after
+    # sos the first source word is covered, after 3 the second, after 4 only a little of it.
+    atten = np.zeros([5, 2])
+    atten[1], atten[3], atten[4] = [0.5, 0.0], [0.0, 0.5], [0.0, 0.1]
+
+    def Init(theta, encoder_outputs, k):
+        return NestedMap(log_probs=tf.zeros([k, 5]), atten_probs=tf.zeros([k, 2])), NestedMap(
+            x=tf.zeros([k])
+        )
+
+    def Pre(theta, encoder_outputs, step_ids, states, k, cur_step):
+        prev = step_ids[:, 0]
+        return NestedMap(
+            log_probs=tf.gather(tf.constant(lp, tf.float32), prev),
+            atten_probs=tf.gather(tf.constant(atten, tf.float32), prev),
+        ), states
+
+    def Post(theta, encoder_outputs, new_step_ids, states):
+        return states
+
+    def Formula(seq, alpha, beta):
+        prevs = (1, *seq[:-1])
+        score = sum(lp[a, b] for a, b in zip(prevs, seq, strict=True))
+        coverage = np.clip(sum(atten[a] for a in prevs), 0.001, 0.5)
+        return score / (((len(seq) + 5) / 5) ** alpha) + beta * np.log(coverage).sum()
+
+    candidates = [(2,), (3, 2), (4, 2), (3, 3, 2), (3, 4, 2)]
+    rankings = {}
+    for alpha, beta in ((0.0, 0.0), (0.0, 0.2), (2.0, 0.0), (2.0, 0.2)):
+        want = sorted(candidates, key=lambda seq: -Formula(seq, alpha, beta))[:3]
+        rankings[alpha, beta] = want
+        for tf_search in (False, True):
+            p = beam_search_helper.BeamSearchHelper.Params().Set(
+                name="bs",
+                num_hyps_per_beam=3,
+                target_seq_len=3,
+                length_normalization=alpha,
+                coverage_penalty=beta,
+                beam_size=100.0,
+                use_tf_beam_search=tf_search,
+            )
+            enc = NestedMap(seq_lengths=tf.constant([2]))
+            out = p.Instantiate().BeamSearchDecode(NestedMap(), enc, 0, Init, Pre, Post)
+            lens = out.topk_lens.numpy()
+            got = [tuple(row[:n]) for row, n in zip(out.topk_ids.numpy(), lens, strict=False)]
+            assert got == want, (alpha, beta, tf_search, got)
+            np.testing.assert_allclose(
+                out.topk_scores.numpy()[0], [Formula(s, alpha, beta) for s in want], rtol=1e-5
+            )
+    # Each knob reorders as predicted: raw scores put the short eos-only hypothesis first;
+    # the coverage penalty moves the ones covering both source words ahead; length
+    # normalisation lifts the longer (3, 4, 2), and both together put it first.
+    assert rankings[0.0, 0.0] == [(2,), (4, 2), (3, 2)]
+    assert rankings[0.0, 0.2] == [(3, 2), (4, 2), (3, 4, 2)]
+    assert rankings[2.0, 0.0] == [(2,), (4, 2), (3, 4, 2)]
+    assert rankings[2.0, 0.2] == [(3, 4, 2), (3, 2), (3, 3, 2)]
+
+
 def test_constructor_errors():
     p = beam_search_helper.BeamSearchHelper.Params().Set(name="bs")
     with pytest.raises(ValueError, match="coverage_penalty"):

@@ -103,6 +103,7 @@ def test_drops_negative_and_too_large_keys(tmp_path):
         key = tf.where(n == 2, -1, n)  # length 2 dropped by key, 7 by the last bound
         return NestedMap(text=record), key
 
+    drops = generic_input.DropCounter("test")
     ds = generic_input.GenericInput(
         Proc,
         file_pattern=f"text:{path}",
@@ -110,9 +111,16 @@ def test_drops_negative_and_too_large_keys(tmp_path):
         bucket_batch_limit=[2, 2],
         require_sequential_order=True,
         repeat_count=1,
+        drop_counter=drops,
     )
     lengths = sorted(len(t) for b, _ in _Batches(ds) for t in b.text.numpy())
     assert lengths == sorted(1 + i % 7 for i in range(30) if 1 + i % 7 not in (2, 7))
+    # Nothing disappears unnoticed: 30 records = kept + dropped by key + dropped by bound.
+    lengths_of = [1 + i % 7 for i in range(30)]
+    assert drops.Counts() == {
+        "dropped_negative": lengths_of.count(2),
+        "dropped_too_large": lengths_of.count(7),
+    }
 
 
 def test_source_id_processor_and_weights(tmp_path):

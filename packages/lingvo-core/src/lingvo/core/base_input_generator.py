@@ -137,6 +137,7 @@ class BaseInputGenerator(base_layer.BaseLayer):
         try:
             return NestedMap(next(self._iterator))
         except StopIteration:
+            self.LogInputStats()
             raise tf.errors.OutOfRangeError(
                 None, None, f"{self.params.name}: end of the input; call Reset() for a new pass"
             ) from None
@@ -154,6 +155,17 @@ class BaseInputGenerator(base_layer.BaseLayer):
     def Reset(self) -> None:
         """Makes the next `GetPreprocessedInputBatch()` start a new pass from the beginning."""
         object.__setattr__(self, "_iterator", None)
+
+    def InputStats(self) -> dict[str, int]:
+        """Counts of records the pipeline dropped so far (`dropped_negative`, ...); {} if none."""
+        drops = self.__dict__.get("_drop_counter")
+        return drops.Counts() if drops is not None else {}
+
+    def LogInputStats(self) -> None:
+        """Logs the drop counts when any record was dropped (called at the end of a pass)."""
+        drops = self.__dict__.get("_drop_counter")
+        if drops is not None:
+            drops.Log()
 
 
 class BaseInputGeneratorFromFiles(BaseInputGenerator):
@@ -314,11 +326,17 @@ class BaseInputGeneratorFromFiles(BaseInputGenerator):
                 f"{type(self).__name__} {self.params.name!r}: file_pattern is not set; expected "
                 "'<type>:<glob>' with type tfrecord, tfrecord_gzip, text or iota"
             )
+        drops = self.__dict__.get("_drop_counter")
+        if drops is None:
+            # Outside module tracking: the counts are not model state and stay out of checkpoints.
+            drops = generic_input.DropCounter(f"{type(self).__name__} {self.params.name!r}")
+            object.__setattr__(self, "_drop_counter", drops)
         return generic_input.GenericInput(
             self._ProcessRecord,
             file_pattern=file_pattern,
             **self._BucketingArgs(),
             **self.CommonInputOpArgs(),
+            drop_counter=drops,
         )
 
     def _BuildDataset(self) -> tf.data.Dataset:

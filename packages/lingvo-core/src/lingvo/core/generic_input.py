@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from lingvo.core.nested_map import NestedMap
 
 __all__ = [
     "BATCHERS",
+    "DropCounter",
     "GenericInput",
     "PadBatchToLength",
     "PadValueForKey",
@@ -331,11 +333,51 @@ def PadBatchToLength(batch: Any, lengths: dict[str, int], axis: int = 1) -> Any:
     return out.TransformWithKey(Pad)
 
 
+class DropCounter:
+    """Counts the records bucketing drops, so that none disappears unnoticed.
+
+    The counts are int64 variables updated inside the tf.data pipeline: `negative` (a key
+    below 0, the processor's way of rejecting a record) and `too_large` (a key above the
+    last bucket bound). `Log()` reports them; input generators call it at the end of a pass.
+    """
+
+    def __init__(self, name: str = "input") -> None:
+        self.name = name
+        self.negative = tf.Variable(0, dtype=tf.int64, trainable=False, name="dropped_negative")
+        self.too_large = tf.Variable(0, dtype=tf.int64, trainable=False, name="dropped_too_large")
+
+    def Counts(self) -> dict[str, int]:
+        """Returns `{'dropped_negative': n, 'dropped_too_large': m}`."""
+        return {
+            "dropped_negative": int(self.negative.numpy()),
+            "dropped_too_large": int(self.too_large.numpy()),
+        }
+
+    def Log(self) -> None:
+        """Logs the counts at WARNING level when any record was dropped."""
+        counts = self.Counts()
+        if any(counts.values()):
+            logging.warning("%s: bucketing dropped records: %s", self.name, counts)
+
+    def Keep(self, key: tf.Tensor, last: int) -> tf.Tensor:
+        """Returns whether to keep a record with `key`, counting it if not."""
+        negative = key < 0
+        too_large = key > last
+        with tf.control_dependencies(
+            [
+                self.negative.assign_add(tf.cast(negative, tf.int64)),
+                self.too_large.assign_add(tf.cast(too_large, tf.int64)),
+            ]
+        ):
+            return tf.logical_not(negative | too_large)
+
+
 def _TfBucketing(
     ds: tf.data.Dataset,
     bucket_upper_bound: Sequence[int],
     bucket_batch_limit: Sequence[int],
     pads: list[Any],
+    drops: DropCounter | None = None,
 ) -> tf.data.Dataset:
     """Lingvo's first-fit bucketing with tf.data's `group_by_window`."""
     bounds = tf.constant(list(bucket_upper_bound), tf.int32)
@@ -351,7 +393,10 @@ def _TfBucketing(
     def Reduce(bucket: tf.Tensor, window: tf.data.Dataset) -> tf.data.Dataset:
         return window.padded_batch(tf.gather(limits, bucket), padding_values=padding_values)
 
-    ds = ds.filter(lambda example, key: (key >= 0) & (key <= last))
+    if drops is None:
+        ds = ds.filter(lambda example, key: (key >= 0) & (key <= last))
+    else:
+        ds = ds.filter(lambda example, key: drops.Keep(tf.cast(key, tf.int64), last))
     return ds.group_by_window(
         KeyFunc, Reduce, window_size_func=lambda bucket: tf.gather(limits, bucket)
     )
@@ -410,6 +455,7 @@ def GenericInput(
     batcher: str = "tf",
     num_parallel_calls: int = tf.data.AUTOTUNE,
     prefetch: int = tf.data.AUTOTUNE,
+    drop_counter: DropCounter | None = None,
 ) -> tf.data.Dataset:
     """Lingvo's `GenericInput`: records -> TF processor -> length buckets -> padded batches.
 
@@ -446,6 +492,8 @@ def GenericInput(
         `lingvo.ops.BucketBatcher` in a Python generator).
       num_parallel_calls: Parallel processor calls.
       prefetch: Batches prefetched; 0 disables prefetching.
+      drop_counter: Counts the records dropped by their key (the tf batcher; the ops
+        batcher counts and logs its own drops).
 
     Returns:
       A `tf.data.Dataset` of `(batch, bucket_keys)`: the example structure with every
@@ -489,7 +537,7 @@ def GenericInput(
     if batcher == "ops" or flush_every_n > 0:
         ds = _OpsBucketing(processed, ub, limits, flush_every_n, pads)
     else:
-        ds = _TfBucketing(processed, ub, limits, pads)
+        ds = _TfBucketing(processed, ub, limits, pads, drop_counter)
     if prefetch:
         ds = ds.prefetch(prefetch)
     return ds

@@ -376,7 +376,11 @@ class SacreBleuMetric(metrics.BaseMetric):
 
     @property
     def signature(self) -> str:
-        """sacreBLEU's signature string (tokenizer, case, smoothing, version), for reports."""
+        """sacreBLEU's signature string (tokenizer, case, smoothing, version), for reports.
+
+        Raises:
+          ValueError: Before the first `Update` (sacreBLEU needs the number of references).
+        """
         return str(self._bleu.get_signature())
 
     def _MergeConfig(self) -> dict[str, Any]:

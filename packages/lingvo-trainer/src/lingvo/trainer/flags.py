@@ -15,6 +15,7 @@ MODES = (
     "inspect_model",
     "inspect_evaler",
     "inspect_decoder",
+    "write_inference_graph",
 )
 
 JOBS_HELP = (
@@ -115,4 +116,22 @@ flags.DEFINE_list(
     "inspect_params_dataset_name",
     None,
     "With --mode=inspect_params, the datasets to write params for; all when unset.",
+)
+
+# Inference export.
+flags.DEFINE_string(
+    "inference_dataset_name",
+    "Test",
+    "With --mode=write_inference_graph, the dataset whose params build the exported model.",
+)
+flags.DEFINE_string(
+    "inference_graph_filename",
+    "",
+    "With --mode=write_inference_graph, the SavedModel folder to write instead of "
+    "<logdir>/inference_graphs/inference.",
+)
+flags.DEFINE_string(
+    "inference_checkpoint",
+    "",
+    "With --mode=write_inference_graph, the checkpoint to export instead of the newest one.",
 )

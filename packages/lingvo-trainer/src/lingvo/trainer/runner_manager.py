@@ -142,6 +142,21 @@ class RunnerManager:
             has_decoder = fn is not None and fn is not base_model.BaseTask.CreateDecoderMetrics
         print(",".join(n.lower() for n in self.Datasets()) if has_decoder else "", file=self.out)
 
+    def WriteInferenceGraph(self) -> None:
+        """Exports the inference SavedModel(s) under `<logdir>/inference_graphs/`."""
+        from lingvo.trainer import inference_graph
+
+        logdir = logdir_lib.Prepare(self.f.logdir)
+        written = inference_graph.WriteInferenceGraphs(
+            self.GetParams(self.f.inference_dataset_name),
+            logdir,
+            task_name=self.f.model_task_name,
+            checkpoint=self.f.inference_checkpoint,
+            filename=self.f.inference_graph_filename,
+        )
+        for path in written:
+            print(path, file=self.out)
+
     # ------------------------------------------------------------------ jobs
 
     def _DefaultJobs(self) -> str:
@@ -165,6 +180,7 @@ class RunnerManager:
             "inspect_model": self.InspectModel,
             "inspect_evaler": self.InspectEvaler,
             "inspect_decoder": self.InspectDecoder,
+            "write_inference_graph": self.WriteInferenceGraph,
         }
         if mode in utility:
             utility[mode]()

@@ -173,3 +173,35 @@ class ModelV1(BaseClassifier):
             x = self.dropout.FProp(theta.dropout, x)
         x = tf.reshape(x, [tf.shape(x)[0], -1])
         return self.fc.FProp(theta.fc, x)
+
+    def Inference(self) -> dict[str, Any]:
+        """The inference subgraphs, for `--mode=write_inference_graph`.
+
+        - `default`: feed `image` [b, h, w, c] float32 pixels (0-255, as stored), standardized
+          per image as the input generator does; fetch `probs` [b, classes], `logits` and
+          `prediction` [b] int32.
+        - `normalized`: the same from `normalized_image`, already standardized (Lingvo's
+          `ModelV2` feed).
+        """
+        p = self.params
+        shape = [None, *p.data_shape]
+
+        def Fetches(data: tf.Tensor) -> dict[str, tf.Tensor]:
+            theta = self.EvalTheta()
+            features = self.ComputePredictions(theta, NestedMap(data=data))
+            logits = tf.cast(self.softmax.Logits(theta.softmax, features), tf.float32)
+            return {
+                "logits": logits,
+                "probs": tf.nn.softmax(logits),
+                "prediction": tf.argmax(logits, -1, output_type=tf.int32),
+            }
+
+        @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="image")])
+        def Default(image: tf.Tensor) -> dict[str, tf.Tensor]:
+            return Fetches(tf.image.per_image_standardization(image))
+
+        @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="normalized_image")])
+        def Normalized(normalized_image: tf.Tensor) -> dict[str, tf.Tensor]:
+            return Fetches(normalized_image)
+
+        return {"default": Default, "normalized": Normalized}
