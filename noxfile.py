@@ -174,6 +174,7 @@ BENCHMARKS = (
     "edit_distance",
     "transformer_layer",
     "lstm",
+    "lenet5",
 )
 
 
@@ -184,7 +185,7 @@ def bench(session: nox.Session) -> None:
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
         session.error(f"unknown benchmarks {unknown}; known: {list(BENCHMARKS)}")
-    install_wheels(session, "lingvo-core")
+    install_wheels(session, "lingvo-trainer")  # pulls lingvo-core; `lenet5` runs the trainer
     BENCH_RESULTS.mkdir(exist_ok=True)
     if not (REFERENCE_VENV / "bin" / "python").exists():
         session.log(f"installing PyPI lingvo 0.14.2 into {REFERENCE_VENV} (about 10 minutes)")

@@ -79,7 +79,9 @@ def main() -> None:
     env = _Env(impl, data)
     common = f"train.max_steps : {steps}; input.ckpt : {data}; input.batch_size : 256"
     train = _Run(
-        _Command(impl, logdir, "controller,trainer_client", f"{common}; input.num_samples : {n_train}"),
+        _Command(
+            impl, logdir, "controller,trainer_client", f"{common}; input.num_samples : {n_train}"
+        ),
         env,
         os.path.join(os.path.dirname(logdir), f"{impl}-train.log"),
     )

@@ -409,10 +409,11 @@ def test_analytic_coverage_penalty_and_length_normalization_rerank():
             )
     # Each knob reorders as predicted: raw scores put the short eos-only hypothesis first;
     # the coverage penalty moves the ones covering both source words ahead; length
-    # normalisation lifts the longer (3, 4, 2), and both together put it first.
+    # normalisation lifts two-word hyps over the eos-only one and brings in (3, 4, 2);
+    # both together put the longest hyp covering both source words first.
     assert rankings[0.0, 0.0] == [(2,), (4, 2), (3, 2)]
     assert rankings[0.0, 0.2] == [(3, 2), (4, 2), (3, 4, 2)]
-    assert rankings[2.0, 0.0] == [(2,), (4, 2), (3, 4, 2)]
+    assert rankings[2.0, 0.0] == [(4, 2), (2,), (3, 4, 2)]
     assert rankings[2.0, 0.2] == [(3, 4, 2), (3, 2), (3, 3, 2)]
 
 

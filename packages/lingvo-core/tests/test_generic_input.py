@@ -237,11 +237,16 @@ def test_bad_arguments(tmp_path):
         generic_input.GenericInput(lambda r: NestedMap(r=r), **ok, **kw)
     with pytest.raises(ValueError, match="integer scalar"):
         generic_input.GenericInput(lambda r: (NestedMap(r=r), [1, 2]), **ok, **kw)
-    ds = generic_input.GenericInput(
-        lambda r: (NestedMap(r=r), 1), **ok, file_pattern=f"text:{tmp_path}/nothing-*"
-    )
-    with pytest.raises(Exception, match="nothing"):
-        _Batches(ds)
+    with pytest.raises(
+        ValueError, match=r"glob '.*nothing-\*' of file pattern .* matches no files"
+    ):
+        generic_input.GenericInput(
+            lambda r: (NestedMap(r=r), 1), **ok, file_pattern=f"text:{tmp_path}/nothing-*"
+        )
+    with pytest.raises(ValueError, match="has type 'txt'; expected one of tfrecord"):
+        generic_input.GenericInput(
+            lambda r: (NestedMap(r=r), 1), **ok, file_pattern=f"txt:{tmp_path}/x.txt"
+        )
 
 
 def test_pad_batch_to_length():

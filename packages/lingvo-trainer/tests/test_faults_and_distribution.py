@@ -1,9 +1,9 @@
 """kill -9 and resume, non-finite steps, early stopping, and data-parallel training.
 
 The multi-process tests start real trainer processes (`python -m lingvo.trainer`): one with
-two logical CPU replicas (MirroredStrategy) and two workers on loopback ports
-(MultiWorkerMirroredStrategy). Their losses must match one replica with the same global
-batch.
+two logical CPU replicas (MirroredStrategy), two workers on loopback ports
+(MultiWorkerMirroredStrategy), and a ps, a worker and a coordinator on loopback ports
+(ParameterServerStrategy). Their losses must match one replica with the same global batch.
 """
 
 import os
@@ -309,3 +309,48 @@ def test_two_workers_on_loopback_match_one_and_only_the_chief_writes(
         events = [f for f in os.listdir(os.path.join(logdir, sub)) if "tfevents" in f]
         assert events and all(f".{chief}." in f for f in events), events
     assert checkpointer.LatestCheckpoint(os.path.join(logdir, "train")).endswith("ckpt-00000003")
+
+
+def test_parameter_server_strategy_on_loopback_matches_one_replica(
+    data, tmp_path, single_replica_losses
+):
+    """`--mode=async` with a ps host: a ps, a worker and the coordinator, three processes."""
+    logdir = str(tmp_path / "log")
+    chief, worker, ps = _FreePorts(3)
+    spec = f"chief=localhost:{chief}@worker=localhost:{worker}@ps=localhost:{ps}"
+    common = [
+        "--mode=async",
+        "--model=image.mnist.LeNet5",
+        f"--logdir={logdir}",
+        f"--cluster_spec={spec}",
+        f"--model_params_override={_Override(data, 3)}",
+    ]
+    logs = {name: str(tmp_path / f"{name}.txt") for name in ("ps", "worker", "chief")}
+    servers = [
+        _Spawn([*common, "--job=ps", "--task=0"], logs["ps"]),
+        _Spawn([*common, "--job=worker", "--task=0"], logs["worker"]),
+    ]
+    try:
+        coordinator = _Spawn([*common, "--job=controller,trainer"], logs["chief"])
+        try:
+            rc = coordinator.wait(timeout=_CHILD_TIMEOUT_S)
+        finally:
+            if coordinator.poll() is None:
+                coordinator.kill()
+                coordinator.wait()
+        assert rc == 0, _Read(logs["chief"])[-3000:]
+        # The servers serve until they are stopped, as Lingvo's ps and worker jobs do.
+        assert all(s.poll() is None for s in servers), _Read(logs["worker"])[-3000:]
+    finally:
+        for proc in servers:
+            proc.kill()
+            proc.wait()
+    text = _Read(logs["chief"])
+    assert "Training asynchronously on 1 worker(s) with ParameterServerStrategy" in text
+    losses = _Losses(text)
+    assert sorted(losses) == [1, 2, 3]
+    # One worker, one step in flight: the same updates in the same order as one replica.
+    for step, loss in single_replica_losses.items():
+        assert losses[step] == pytest.approx(loss, rel=1e-4)
+    assert checkpointer.LatestCheckpoint(os.path.join(logdir, "train")).endswith("ckpt-00000003")
+    assert any("tfevents" in f for f in os.listdir(os.path.join(logdir, "control")))

@@ -145,6 +145,38 @@ def test_inspect_modes(data, tmp_path, capsys):
             "Line 1 'a=10'",
         ),
         (["--model=mnist.LeNet5", "--mode=inspect_evaler", "--no_such_flag"], "no_such_flag"),
+        (
+            [
+                "--model=mnist.LeNet5",
+                "--mode=sync",
+                "--cluster_spec=worker=a:1@ps=b:2",
+                "--job=controller,trainer",
+            ],
+            "need --mode=async",
+        ),
+        (
+            [
+                "--model=mnist.LeNet5",
+                "--mode=async",
+                "--cluster_spec=worker=a:1,a:2",
+                "--job=controller,trainer",
+            ],
+            "needs ps hosts",
+        ),
+        (
+            [
+                "--model=mnist.LeNet5",
+                "--mode=async",
+                "--cluster_spec=worker=a:1@ps=b:2",
+                "--job=controller,trainer",
+            ],
+            "needs 'chief' or 'controller' hosts",
+        ),
+        (["--model=mnist.LeNet5", "--mode=async", "--job=ps"], "--job=ps needs --cluster_spec"),
+        (
+            ["--model=mnist.LeNet5", "--job=ps,controller", "--cluster_spec=chief=a:1@ps=b:2"],
+            "must be the only job",
+        ),
     ],
 )
 def test_errors_are_one_line(args, message, tmp_path, capsys):
@@ -165,6 +197,14 @@ def test_parse_jobs_and_cluster_spec():
     with pytest.raises(ValueError, match="malformed"):
         cluster.ParseClusterSpec("worker")
     assert '"index": 1' in cluster.TfConfig({"worker": ["a:1", "b:2"]}, "worker", 1)
+    # Lingvo's async names: the controller coordinates, the trainers are the workers.
+    lingvo_async = cluster.ParseClusterSpec("controller=a:1@trainer=b:1,b:2@ps=c:1")
+    assert cluster.ParameterServerCluster(lingvo_async) == {
+        "chief": ["a:1"],
+        "worker": ["b:1", "b:2"],
+        "ps": ["c:1"],
+    }
+    assert [j.kind for j in runner_manager.ParseJobs("ps")] == ["ps"]
 
 
 def test_retention_and_step_rate():

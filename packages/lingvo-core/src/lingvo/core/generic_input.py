@@ -29,6 +29,7 @@ BATCHERS = ("tf", "ops")
 
 # Records fetched from the yielder per Python call; amortises the generator overhead.
 _READ_CHUNK = 256
+_FILE_TYPES = ("tfrecord", "tfrecord_gzip", "text", "iota")
 
 
 def PadValueForKey(key: str) -> int:
@@ -111,6 +112,7 @@ def _YielderKwargs(
                 f"GenericInput: file pattern {piece!r} has no type prefix; expected "
                 "'<type>:<glob>' with type tfrecord, tfrecord_gzip, text or iota"
             )
+    _CheckGlobsMatch(pattern if isinstance(pattern, list) else [file_pattern])
     return dict(
         file_pattern=pattern,
         weights=weights or None,
@@ -123,6 +125,27 @@ def _YielderKwargs(
         shard_count=max(1, int(num_shards)),
         with_source_id=bool(weights),
     )
+
+
+def _CheckGlobsMatch(patterns: Sequence[str]) -> None:
+    """Fails at construction, not at the first read, on an unknown type or an empty glob."""
+    for pattern in patterns:
+        kind = pattern.partition(":")[0]
+        if kind not in _FILE_TYPES:
+            raise ValueError(
+                f"GenericInput: file pattern {pattern!r} has type {kind!r}; expected one of "
+                f"{', '.join(_FILE_TYPES)}"
+            )
+        # Comma-separated globs share the type before them unless they name their own.
+        for piece in pattern.split(","):
+            prefix, sep, rest = piece.partition(":")
+            if sep and prefix in _FILE_TYPES:
+                kind, piece = prefix, rest
+            if kind != "iota" and not tf.io.gfile.glob(piece):  # iota reads no files
+                raise ValueError(
+                    f"GenericInput: the glob {piece!r} of file pattern {pattern!r} matches no "
+                    "files; expected at least one file"
+                )
 
 
 def RecordDataset(
@@ -159,7 +182,8 @@ def RecordDataset(
       pattern's index) and a string scalar.
 
     Raises:
-      ValueError: A pattern without a type prefix or weights that do not match.
+      ValueError: A pattern without a known type prefix, a glob that matches no files, or
+        weights that do not match.
     """
     kwargs = _YielderKwargs(
         file_pattern,
@@ -243,7 +267,22 @@ def _CheckProcessed(out: Any) -> tuple[Any, tf.Tensor]:
         )
     if not tf.nest.flatten(example):
         raise ValueError("GenericInput: the processor returned an empty example")
-    example = tf.nest.map_structure(tf.convert_to_tensor, example)
+
+    def ToTensor(path: str, x: Any) -> tf.Tensor:
+        try:
+            return tf.convert_to_tensor(x)
+        except (TypeError, ValueError) as e:
+            raise ValueError(
+                f"GenericInput: the processor's example key {path!r} holds {type(x).__name__} "
+                f"({e}); expected a tensor"
+            ) from e
+
+    if isinstance(example, NestedMap):
+        example = example.Pack([ToTensor(k, v) for k, v in example.FlattenItems()])
+    else:
+        leaves = tf.nest.flatten(example)
+        converted = [ToTensor(f"[{i}]", v) for i, v in enumerate(leaves)]
+        example = tf.nest.pack_sequence_as(example, converted)
     key = tf.convert_to_tensor(key)
     if key.shape.rank != 0 or not key.dtype.is_integer:
         raise ValueError(

@@ -88,6 +88,11 @@ class BaseSchedule(base_layer.BaseLayer):
         raise NotImplementedError(f"Abstract method of {self}")
 
 
+def _CountReached(step: tf.Tensor, boundaries: Any) -> tf.Tensor:
+    """Returns how many of the increasing `boundaries` `step` has reached, as an int32 scalar."""
+    return tf.reduce_sum(tf.cast(step >= tf.constant(boundaries, _F32), tf.int32))
+
+
 def _Interp(step: tf.Tensor, x0: float, x1: float) -> tf.Tensor:
     """Returns (step - x0) / (x1 - x0) clipped to [0, 1]."""
     return tf.clip_by_value((step - x0) / float(x1 - x0), 0.0, 1.0)
@@ -138,7 +143,7 @@ class PiecewiseConstantSchedule(BaseSchedule):
         p = self.params
         if not p.boundaries:
             return tf.constant(p.values[0], _F32)
-        passed = tf.reduce_sum(tf.cast(step >= tf.constant(p.boundaries, _F32), tf.int32))
+        passed = _CountReached(step, p.boundaries)
         return tf.gather(tf.constant(p.values, _F32), passed)
 
 
@@ -604,7 +609,7 @@ class PiecewiseSchedule(BaseSchedule):
             s.FProp(t, tf.maximum(0.0, step - float(start)))
             for s, t, start in zip(self.schedules, theta.schedules, starts, strict=True)
         ]
-        index = tf.reduce_sum(tf.cast(step >= tf.constant(starts[1:], _F32), tf.int32))
+        index = _CountReached(step, starts[1:])
         return tf.gather(tf.stack(values), index)
 
 
@@ -672,7 +677,7 @@ class CycleSchedule(BaseSchedule):
             s.FProp(t, step if p.pass_absolute_step else r - float(start))
             for s, t, start in zip(self.schedules, theta.schedules, starts, strict=True)
         ]
-        index = tf.reduce_sum(tf.cast(r >= tf.constant(starts[1:], _F32), tf.int32))
+        index = _CountReached(r, starts[1:])
         return tf.gather(tf.stack(values), index)
 
 

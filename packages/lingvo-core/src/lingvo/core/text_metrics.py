@@ -44,9 +44,7 @@ def FilterEpsilon(text: str) -> str:
 def _RemovePunctuation(text: str) -> str:
     # Unicode punctuation (categories P*) goes, except the hyphen and the apostrophe, which
     # are part of words such as "well-known" and "don't".
-    return "".join(
-        c for c in text if c in "-'" or not unicodedata.category(c).startswith("P")
-    )
+    return "".join(c for c in text if c in "-'" or not unicodedata.category(c).startswith("P"))
 
 
 def NormalizeAsrText(
@@ -154,7 +152,9 @@ class ErrorRateMetric(metrics.BaseMetric):
           ValueError: If `level` is neither 'word' nor 'char'.
         """
         if level not in ("word", "char"):
-            raise ValueError(f"{type(self).__name__}: level must be 'word' or 'char', got {level!r}")
+            raise ValueError(
+                f"{type(self).__name__}: level must be 'word' or 'char', got {level!r}"
+            )
         self._config = dict(
             level=level,
             lowercase=lowercase,

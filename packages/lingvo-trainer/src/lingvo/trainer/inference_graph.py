@@ -105,7 +105,9 @@ def WriteInferenceGraphs(
     else:
         tasks = [("", model.GetTask())]
     if filename and len(tasks) > 1:
-        raise ValueError("--inference_graph_filename needs --model_task_name for a multi-task model")
+        raise ValueError(
+            "--inference_graph_filename needs --model_task_name for a multi-task model"
+        )
     written = []
     for name, task in tasks:
         out = ExportDir(logdir, name if multi else "", filename)

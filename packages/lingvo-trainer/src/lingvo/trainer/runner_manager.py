@@ -25,7 +25,7 @@ _EVAL_ONCE_RE = re.compile(r"^evaler_once_([^_@]+)@(\d+)$")
 class Job:
     """One entry of `--job`: its kind, dataset and (for `evaler_once_`) checkpoint step."""
 
-    kind: str  # controller, trainer, trainer_client, evaler, decoder, evaler_once
+    kind: str  # controller, trainer(_client), evaler, decoder, evaler_once, ps, worker
     dataset: str = ""
     step: int | None = None
 
@@ -41,7 +41,7 @@ def ParseJobs(job_flag: str) -> list[Job]:
         m = _EVAL_ONCE_RE.match(name)
         if m:
             out.append(Job("evaler_once", m.group(1), int(m.group(2))))
-        elif name in ("controller", "trainer", "trainer_client"):
+        elif name in ("controller", "trainer", "trainer_client", "ps", "worker"):
             out.append(Job(name))
         elif name.startswith(("evaler_", "decoder_")) and not name.startswith("evaler_once"):
             kind, _, dataset = name.partition("_")
@@ -51,7 +51,7 @@ def ParseJobs(job_flag: str) -> list[Job]:
         else:
             raise ValueError(
                 f"job {name!r} is not supported; jobs are controller, trainer, trainer_client, "
-                "evaler_<dataset>, decoder_<dataset> and evaler_once_<dataset>@<step>"
+                "evaler_<dataset>, decoder_<dataset>, evaler_once_<dataset>@<step>, ps and worker"
             )
     return out
 
@@ -188,6 +188,12 @@ class RunnerManager:
         if mode not in ("sync", "async"):
             raise ValueError(f"--mode={mode} is not one of sync, async, {', '.join(utility)}")
         jobs = ParseJobs(self._DefaultJobs())
+        passive = [j.kind for j in jobs if j.kind in ("ps", "worker")]
+        if passive:
+            if len(jobs) > 1:
+                raise ValueError(f"--job={passive[0]} is a server and must be the only job")
+            cluster.ServeForever(self.f.cluster_spec, passive[0], self.f.task)
+            return
         logdir = logdir_lib.Prepare(self.f.logdir)
         strategy = cluster.MakeStrategy(
             mode, self.f.run_locally, self.f.cluster_spec, self.f.task, self.f.cpu_replicas

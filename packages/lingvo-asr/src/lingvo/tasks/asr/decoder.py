@@ -235,9 +235,9 @@ class AsrDecoder(base_layer.BaseLayer):
         nll = -tf.gather(log_probs, labels, batch_dims=2)
         xent = nll
         if p.label_smoothing:
-            u = float(p.label_smoothing)
-            others = -tf.reduce_sum(log_probs, -1) - nll
-            xent = (1.0 - u) * nll + u / (self.vocab_size - 1) * others
+            xent = softmaxes.UniformSmoothedXent(
+                log_probs, labels, float(p.label_smoothing), self.vocab_size
+            )
         total_w = tf.reduce_sum(w)
         per_seq = tf.reduce_sum(xent * w, axis=0)
         batch = tf.cast(tf.shape(per_seq)[0], tf.float32)

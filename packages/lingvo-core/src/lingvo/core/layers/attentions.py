@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from lingvo.core import base_layer, hyperparams, weights
 from lingvo.core.layers import dropouts, linears
+from lingvo.core.layers._checks import CheckDims
 from lingvo.core.nested_map import NestedMap
 
 __all__ = [
@@ -66,13 +67,6 @@ def MaskedSoftmax(logits: tf.Tensor, padding: tf.Tensor) -> tf.Tensor:
     unnormalized = tf.exp(logits) * keep
     total = tf.reduce_sum(unnormalized, axis=-1, keepdims=True)
     return unnormalized / tf.maximum(total, tf.constant(1e-30, logits.dtype))
-
-
-def _CheckDims(layer: base_layer.BaseLayer, *fields: str) -> None:
-    for field in fields:
-        value = layer.params.Get(field)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{layer}: {field} must be a positive int, got {value!r}")
 
 
 class BaseAttentionLayer(base_layer.BaseLayer):
@@ -138,17 +132,9 @@ class BaseAttentionLayer(base_layer.BaseLayer):
         Raises:
           ValueError: If a shape does not fit, naming the layer, the argument and both shapes.
         """
-        p = self.params
-        source_vecs = tf.convert_to_tensor(source_vecs, self.fprop_dtype)
-        self.CheckInputShape(source_vecs, [None, None, p.source_dim], "source_vecs")
-        if source_contexts is None:
-            source_contexts = source_vecs
-        source_contexts = tf.convert_to_tensor(source_contexts, source_vecs.dtype)
-        self.CheckInputShape(source_contexts, [*source_vecs.shape[:2], None], "source_contexts")
-        if source_padding is None:
-            source_padding = tf.zeros(tf.shape(source_vecs)[:2], source_vecs.dtype)
-        source_padding = tf.convert_to_tensor(source_padding, source_vecs.dtype)
-        self.CheckInputShape(source_padding, source_vecs.shape[:2], "source_padding")
+        source_vecs, source_contexts, source_padding = self._ConvertSource(
+            source_vecs, source_contexts, source_padding
+        )
         packed = NestedMap(
             source_vecs=source_vecs,
             source_contexts=source_contexts,
@@ -156,6 +142,50 @@ class BaseAttentionLayer(base_layer.BaseLayer):
         )
         packed.update(self._PackSourceExtra(theta, packed))
         return packed
+
+    def _ConvertSource(
+        self,
+        source_vecs: Any,
+        source_contexts: Any,
+        source_padding: Any,
+        context_dim: int | None = None,
+        check_contexts: bool = True,
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Returns `PackSource`'s arguments as checked tensors, their None defaults filled in.
+
+        The values must be [time, batch, context_dim] (any depth when `context_dim` is None;
+        unchecked without `check_contexts`). Raises `ValueError` on a shape that does not fit.
+        """
+        source_vecs = tf.convert_to_tensor(source_vecs, self.fprop_dtype)
+        self.CheckInputShape(source_vecs, [None, None, self.params.source_dim], "source_vecs")
+        if source_contexts is None:
+            source_contexts = source_vecs
+        source_contexts = tf.convert_to_tensor(source_contexts, source_vecs.dtype)
+        if check_contexts:
+            self.CheckInputShape(
+                source_contexts, [*source_vecs.shape[:2], context_dim], "source_contexts"
+            )
+        if source_padding is None:
+            source_padding = tf.zeros(tf.shape(source_vecs)[:2], source_vecs.dtype)
+        source_padding = tf.convert_to_tensor(source_padding, source_vecs.dtype)
+        self.CheckInputShape(source_padding, source_vecs.shape[:2], "source_padding")
+        return source_vecs, source_contexts, source_padding
+
+    def _ConvertStepPadding(
+        self,
+        per_step_source_padding: Any,
+        query_vec: tf.Tensor,
+        source_padding: tf.Tensor,
+        dtype: tf.dtypes.DType,
+    ) -> tf.Tensor:
+        """Returns `per_step_source_padding` as a `dtype` tensor, checked [query_batch, time]."""
+        step_padding = tf.convert_to_tensor(per_step_source_padding, dtype)
+        self.CheckInputShape(
+            step_padding,
+            [query_vec.shape[0], source_padding.shape[0]],
+            "per_step_source_padding",
+        )
+        return step_padding
 
     def _PackSourceExtra(self, theta: NestedMap, packed: NestedMap) -> NestedMap:
         """Returns extra time-major tensors for `packed` (e.g. projected keys)."""
@@ -238,11 +268,8 @@ class BaseAttentionLayer(base_layer.BaseLayer):
         logits = self._Logits(theta, packed_src, query, attention_state)
         padding = tf.transpose(packed_src.source_padding)[tf.newaxis]  # [1, batch, time]
         if per_step_source_padding is not None:
-            step_padding = tf.convert_to_tensor(per_step_source_padding, logits.dtype)
-            self.CheckInputShape(
-                step_padding,
-                [query_vec.shape[0], packed_src.source_padding.shape[0]],
-                "per_step_source_padding",
+            step_padding = self._ConvertStepPadding(
+                per_step_source_padding, query_vec, packed_src.source_padding, logits.dtype
             )
             step_padding = tf.reshape(step_padding, [multiplier, source_batch, time])
             padding = tf.maximum(padding, step_padding)
@@ -286,7 +313,7 @@ class AdditiveAttention(BaseAttentionLayer):
 
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
-        _CheckDims(self, "source_dim", "query_dim", "hidden_dim")
+        CheckDims(self, "source_dim", "query_dim", "hidden_dim")
 
     def _CreateLayerVariables(self) -> None:
         super()._CreateLayerVariables()
@@ -341,7 +368,7 @@ class DotProductAttention(BaseAttentionLayer):
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
-        _CheckDims(self, "source_dim", "query_dim")
+        CheckDims(self, "source_dim", "query_dim")
         if p.query_dim != p.source_dim:
             raise ValueError(
                 f"{self}: query_dim ({p.query_dim}) must equal source_dim ({p.source_dim})"
@@ -395,7 +422,7 @@ class LocationSensitiveAttention(AdditiveAttention):
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
-        _CheckDims(self, "location_filter_size", "location_num_filters")
+        CheckDims(self, "location_filter_size", "location_num_filters")
         feats = list(p.location_features)
         if (
             not feats
@@ -511,7 +538,7 @@ class MultiHeadedAttention(BaseAttentionLayer):
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
-        _CheckDims(self, "source_dim", "query_dim", "hidden_dim", "num_attention_heads")
+        CheckDims(self, "source_dim", "query_dim", "hidden_dim", "num_attention_heads")
         if p.context_dim is None and not p.use_source_vec_as_attention_value:
             raise ValueError(f"{self}: context_dim must be set (or use the keys as values)")
         heads = p.num_attention_heads
@@ -583,19 +610,14 @@ class MultiHeadedAttention(BaseAttentionLayer):
         """
         p = self.params
         heads = p.num_attention_heads
-        source_vecs = tf.convert_to_tensor(source_vecs, self.fprop_dtype)
-        self.CheckInputShape(source_vecs, [None, None, p.source_dim], "source_vecs")
-        if source_contexts is None:
-            source_contexts = source_vecs
-        source_contexts = tf.convert_to_tensor(source_contexts, source_vecs.dtype)
-        if not p.use_source_vec_as_attention_value:
-            self.CheckInputShape(
-                source_contexts, [*source_vecs.shape[:2], p.context_dim], "source_contexts"
-            )
-        if source_padding is None:
-            source_padding = tf.zeros(tf.shape(source_vecs)[:2], source_vecs.dtype)
-        source_padding = tf.convert_to_tensor(source_padding, source_vecs.dtype)
-        self.CheckInputShape(source_padding, source_vecs.shape[:2], "source_padding")
+        # The raw contexts are ignored when the keys serve as values, so they go unchecked.
+        source_vecs, source_contexts, source_padding = self._ConvertSource(
+            source_vecs,
+            source_contexts,
+            source_padding,
+            p.context_dim,
+            check_contexts=not p.use_source_vec_as_attention_value,
+        )
         keys = source_vecs
         if p.enable_source_proj:
             keys = self.source_proj.FProp(theta.source_proj, keys)
@@ -644,11 +666,8 @@ class MultiHeadedAttention(BaseAttentionLayer):
             query = self.query_proj.FProp(theta.query_proj, query)
         query = tf.reshape(query, [query_batch * heads, p.hidden_dim // heads])
         if per_step_source_padding is not None:
-            per_step_source_padding = tf.convert_to_tensor(per_step_source_padding, query.dtype)
-            self.CheckInputShape(
-                per_step_source_padding,
-                [query_vec.shape[0], packed_src.inner.source_padding.shape[0]],
-                "per_step_source_padding",
+            per_step_source_padding = self._ConvertStepPadding(
+                per_step_source_padding, query_vec, packed_src.inner.source_padding, query.dtype
             )
             per_step_source_padding = tf.repeat(per_step_source_padding, heads, axis=0)
         context, probs, state = self.atten.ComputeContextVectorWithSource(

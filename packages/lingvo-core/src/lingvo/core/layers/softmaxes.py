@@ -1,4 +1,4 @@
-"""Softmax layers: `SimpleFullSoftmax` and the embedding-tied `SharedSoftmaxLayer`."""
+"""Softmax layers (`SimpleFullSoftmax`, the tied `SharedSoftmaxLayer`) and label smoothing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from lingvo.core import base_layer, hyperparams, tensors, weights
 from lingvo.core.layers import embeddings
 from lingvo.core.nested_map import NestedMap
 
-__all__ = ["SharedSoftmaxLayer", "SimpleFullSoftmax"]
+__all__ = [
+    "SharedSoftmaxLayer",
+    "SimpleFullSoftmax",
+    "UniformLabelSmoother",
+    "UniformSmoothedXent",
+]
 
 
 class SimpleFullSoftmax(base_layer.BaseLayer):
@@ -116,6 +121,37 @@ class SimpleFullSoftmax(base_layer.BaseLayer):
             x = tf.squeeze(x, -1)
         return self.CheckInputShape(x, batch_shape, what)
 
+    def _ClassIds(self, class_ids: Any, batch_shape: tf.TensorShape) -> tf.Tensor:
+        """Returns `class_ids` as an integer tensor shaped like the batch."""
+        class_ids = tf.convert_to_tensor(class_ids)
+        if not class_ids.dtype.is_integer:
+            raise ValueError(
+                f"{self._Where()}: class_ids must be integers, got {class_ids.dtype.name}"
+            )
+        return self._Squeeze(class_ids, batch_shape, "class_ids")
+
+    def _ClassWeights(
+        self, class_weights: Any, batch_shape: tf.TensorShape, dtype: tf.dtypes.DType
+    ) -> tf.Tensor:
+        """Returns `class_weights` as a `dtype` tensor shaped like the batch."""
+        class_weights = tf.cast(tf.convert_to_tensor(class_weights), dtype)
+        return self._Squeeze(class_weights, batch_shape, "class_weights")
+
+    def _XentTotals(
+        self, per_example_xent: tf.Tensor, class_weights: tf.Tensor, per_example_argmax: tf.Tensor
+    ) -> NestedMap:
+        """Returns the per-example fields and the weighted totals of `FProp`'s output."""
+        total_xent = tf.reduce_sum(per_example_xent * class_weights)
+        total_weight = tf.reduce_sum(class_weights)
+        return NestedMap(
+            per_example_xent=per_example_xent,
+            per_example_weight=class_weights,
+            per_example_argmax=per_example_argmax,
+            total_xent=total_xent,
+            total_weight=total_weight,
+            avg_xent=total_xent / tf.maximum(total_weight, 1e-6),
+        )
+
     def XentLossFromLogits(
         self,
         logits: tf.Tensor,
@@ -126,9 +162,7 @@ class SimpleFullSoftmax(base_layer.BaseLayer):
         """Computes the cross-entropy fields from `logits` (see `FProp`)."""
         p = self.params
         batch_shape = logits.shape[:-1]
-        class_weights = self._Squeeze(
-            tf.cast(tf.convert_to_tensor(class_weights), logits.dtype), batch_shape, "class_weights"
-        )
+        class_weights = self._ClassWeights(class_weights, batch_shape, logits.dtype)
         if (class_ids is None) == (class_probabilities is None):
             raise ValueError(f"{self._Where()}: give exactly one of class_ids, class_probabilities")
         if class_probabilities is not None:
@@ -137,12 +171,7 @@ class SimpleFullSoftmax(base_layer.BaseLayer):
                 targets, [*batch_shape, p.num_classes], "class_probabilities"
             )
         else:
-            class_ids = tf.convert_to_tensor(class_ids)
-            if not class_ids.dtype.is_integer:
-                raise ValueError(
-                    f"{self._Where()}: class_ids must be integers, got {class_ids.dtype.name}"
-                )
-            class_ids = self._Squeeze(class_ids, batch_shape, "class_ids")
+            class_ids = self._ClassIds(class_ids, batch_shape)
             targets = None
             if p.label_smoothing > 0:
                 eps = p.label_smoothing
@@ -155,18 +184,10 @@ class SimpleFullSoftmax(base_layer.BaseLayer):
             )
         else:
             per_example_xent = -tf.reduce_sum(tf.stop_gradient(targets) * log_probs, axis=-1)
-        total_xent = tf.reduce_sum(per_example_xent * class_weights)
-        total_weight = tf.reduce_sum(class_weights)
-        return NestedMap(
-            logits=logits,
-            log_probs=log_probs,
-            per_example_xent=per_example_xent,
-            per_example_weight=class_weights,
-            per_example_argmax=tf.stop_gradient(tf.argmax(logits, -1, output_type=tf.int32)),
-            total_xent=total_xent,
-            total_weight=total_weight,
-            avg_xent=total_xent / tf.maximum(total_weight, 1e-6),
-        )
+        out = NestedMap(logits=logits, log_probs=log_probs)
+        argmax = tf.stop_gradient(tf.argmax(logits, -1, output_type=tf.int32))
+        out.update(self._XentTotals(per_example_xent, class_weights, argmax))
+        return out
 
     def FProp(
         self,
@@ -248,3 +269,66 @@ class SharedSoftmaxLayer(SimpleFullSoftmax):
         if p.scale_sqrt_depth:
             out *= math.sqrt(p.input_dim)
         return out
+
+
+def UniformSmoothedXent(
+    log_probs: tf.Tensor, labels: tf.Tensor, uncertainty: float, num_classes: int
+) -> tf.Tensor:
+    """Cross-entropy against uniformly smoothed labels, without building the distribution.
+
+    The smoothed target puts `1 - uncertainty` on the label and `uncertainty / (V - 1)` on
+    each of the other `V = num_classes` classes (Lingvo's `UniformLabelSmoother`).
+
+    Args:
+      log_probs: Shaped [..., num_classes].
+      labels: Integer labels shaped [...].
+      uncertainty: The probability mass spread over the other classes, in [0, 1).
+      num_classes: The number of classes V (at least 2).
+
+    Returns:
+      Shaped [...].
+    """
+    nll = -tf.gather(log_probs, labels, batch_dims=labels.shape.rank)
+    others = -tf.reduce_sum(log_probs, axis=-1) - nll
+    return (1.0 - uncertainty) * nll + uncertainty / (num_classes - 1) * others
+
+
+class UniformLabelSmoother(base_layer.BaseLayer):
+    """Uniform label smoothing: 1 - uncertainty on the label, uncertainty / (V - 1) elsewhere."""
+
+    @classmethod
+    def Params(cls) -> hyperparams.InstantiableParams:
+        """Returns the smoother params."""
+        p = super().Params()
+        p.Define("num_classes", 0, "The number of classes (the vocabulary size V).")
+        p.Define("uncertainty", 0.1, "The probability mass spread over the other classes.")
+        return p
+
+    def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        super().__init__(params)
+        p = self.params
+        if not isinstance(p.num_classes, int) or p.num_classes < 2:
+            raise ValueError(f"{self}: num_classes must be an int >= 2, got {p.num_classes!r}")
+        if not 0.0 <= p.uncertainty < 1.0:
+            raise ValueError(f"{self}: uncertainty must be in [0, 1), got {p.uncertainty!r}")
+
+    def SmoothedXent(self, log_probs: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """Returns `UniformSmoothedXent` with this smoother's uncertainty and classes.
+
+        Args:
+          log_probs: Shaped [..., num_classes].
+          labels: Integer labels shaped [...].
+
+        Returns:
+          Shaped [...].
+        """
+        p = self.params
+        return UniformSmoothedXent(log_probs, labels, p.uncertainty, p.num_classes)
+
+    def FProp(self, theta: NestedMap, target_paddings: Any, target_labels: Any) -> tf.Tensor:
+        """Returns the smoothed target distributions shaped [..., num_classes]."""
+        del theta, target_paddings
+        p = self.params
+        onehot = tf.one_hot(target_labels, p.num_classes, dtype=self.fprop_dtype)
+        other = p.uncertainty / (p.num_classes - 1)
+        return onehot * (1.0 - p.uncertainty - other) + other

@@ -138,15 +138,8 @@ class SampledSoftmax(softmaxes.SimpleFullSoftmax):
             return super().FProp(theta, inputs, class_weights, class_ids)
         x = self._Inputs(inputs)
         batch_shape = x.shape[:-1]
-        class_ids = tf.convert_to_tensor(class_ids)
-        if not class_ids.dtype.is_integer:
-            raise ValueError(
-                f"{self._Where()}: class_ids must be integers, got {class_ids.dtype.name}"
-            )
-        class_ids = self._Squeeze(class_ids, batch_shape, "class_ids")
-        class_weights = self._Squeeze(
-            tf.cast(tf.convert_to_tensor(class_weights), x.dtype), batch_shape, "class_weights"
-        )
+        class_ids = self._ClassIds(class_ids, batch_shape)
+        class_weights = self._ClassWeights(class_weights, batch_shape, x.dtype)
         labels = tf.reshape(tf.cast(class_ids, tf.int64), [-1, 1])
         w, b = self.ClassMajorWeights(theta)
         flat_xent = tf.nn.sampled_softmax_loss(
@@ -160,16 +153,7 @@ class SampledSoftmax(softmaxes.SimpleFullSoftmax):
             remove_accidental_hits=True,
         )
         per_example_xent = tf.reshape(flat_xent, tf.shape(class_ids))
-        total_xent = tf.reduce_sum(per_example_xent * class_weights)
-        total_weight = tf.reduce_sum(class_weights)
-        out = NestedMap(
-            per_example_xent=per_example_xent,
-            per_example_weight=class_weights,
-            per_example_argmax=tf.cast(class_ids, tf.int32),
-            total_xent=total_xent,
-            total_weight=total_weight,
-            avg_xent=total_xent / tf.maximum(total_weight, 1e-6),
-        )
+        out = self._XentTotals(per_example_xent, class_weights, tf.cast(class_ids, tf.int32))
         if p.full_logits_in_training:
             out.logits = self.Logits(theta, x)
             out.log_probs = tf.nn.log_softmax(out.logits)

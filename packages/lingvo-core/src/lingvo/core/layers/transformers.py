@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from lingvo.core import base_layer, hyperparams
 from lingvo.core.layers import attentions, dropouts, linears, normalizations
+from lingvo.core.layers._checks import CheckDims
 from lingvo.core.nested_map import NestedMap
 
 __all__ = [
@@ -26,13 +27,6 @@ __all__ = [
     "TransformerFeedForwardLayer",
     "TransformerLayer",
 ]
-
-
-def _CheckDims(layer: base_layer.BaseLayer, *fields: str) -> None:
-    for field in fields:
-        value = layer.params.Get(field)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{layer}: {field} must be a positive int, got {value!r}")
 
 
 def _CheckProb(layer: base_layer.BaseLayer, *fields: str) -> None:
@@ -87,7 +81,7 @@ class TransformerAttentionLayer(base_layer.BaseLayer):
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
-        _CheckDims(self, "source_dim", "num_attention_heads")
+        CheckDims(self, "source_dim", "num_attention_heads")
         _CheckProb(self, "atten_dropout_prob", "residual_dropout_prob")
         context_dim = p.context_dim or p.source_dim
         self.CreateChild("layer_norm", p.ln_tpl.Copy().Set(input_dim=p.source_dim))
@@ -236,7 +230,7 @@ class TransformerFeedForwardLayer(base_layer.BaseLayer):
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
-        _CheckDims(self, "input_dim", "hidden_dim")
+        CheckDims(self, "input_dim", "hidden_dim")
         _CheckProb(self, "relu_dropout_prob", "residual_dropout_prob")
         self.CreateChild("layer_norm", p.ln_tpl.Copy().Set(input_dim=p.input_dim))
         fc = linears.FCLayer.Params()
@@ -307,7 +301,7 @@ class TransformerLayer(base_layer.BaseLayer):
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
-        _CheckDims(self, "source_dim", "hidden_dim", "num_attention_heads")
+        CheckDims(self, "source_dim", "hidden_dim", "num_attention_heads")
         atten = p.tr_atten_tpl.Copy().Set(
             source_dim=p.source_dim,
             num_attention_heads=p.num_attention_heads,
@@ -430,7 +424,7 @@ class StackedTransformerLayers(base_layer.BaseLayer):
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
-        _CheckDims(self, "num_layers", "model_dim", "hidden_dim", "num_atten_heads")
+        CheckDims(self, "num_layers", "model_dim", "hidden_dim", "num_atten_heads")
         layer = p.transformer_layer_params_tpl.Copy().Set(
             source_dim=p.model_dim,
             aux_dim=p.aux_dim,

@@ -61,7 +61,8 @@ class Evaler(base.BaseRunner):
         self.writer = summaries.SummaryWriter(self.job_dir)
         self.processed = logdir_lib.ProcessedCheckpoints(self.job_dir)
         self.writer.WriteFile(0, os.path.join(self.job_dir, "params.txt"), params.ToText())
-        self._fn = tf.function(self._Step, autograph=False)
+        # One trace with unknown dimensions serves the batches of every length bucket.
+        self._fn = tf.function(self._Step, autograph=False, reduce_retracing=True)
 
     @staticmethod
     def _JobDir(logdir: str, dataset: str, task_name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import threading
 import time
@@ -66,7 +67,8 @@ class Trainer(base.BaseRunner):
         self.num_replicas = self._strategy.num_replicas_in_sync
         self.is_chief = distributed.IsChief(self._strategy)
         multi_worker = isinstance(self._strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        self._distributed = self.num_replicas > 1 or multi_worker
+        self._ps = isinstance(self._strategy, tf.distribute.experimental.ParameterServerStrategy)
+        self._distributed = (self.num_replicas > 1 or multi_worker) and not self._ps
         if multi_worker and "input" in params and params.input.random_seed is None:
             # Workers cut their batches from one shared stream of examples.
             params.input.random_seed = 1
@@ -89,11 +91,38 @@ class Trainer(base.BaseRunner):
             )
         self._num_params = self.model.ModelAnalysis(log=False)[1]
         # Lingvo-core's training step uses tf.cond itself; AutoGraph would only slow tracing.
-        self._step_fn = tf.function(self._TrainStep, autograph=False)
+        # Bucketed batches change shape from step to step: after the second shape one trace
+        # with unknown dimensions serves them all, instead of a trace per shape.
+        self._step_fn = tf.function(self._TrainStep, autograph=False, reduce_retracing=True)
         self._dist_steps: dict[str, distributed.DistributedStep] = {}
         if self._distributed:
             kind = "MultiWorkerMirroredStrategy" if multi_worker else type(self._strategy).__name__
             logging.info("Training on %d replicas with %s", self.num_replicas, kind)
+        if self._ps:
+            self._InitParameterServerTraining()
+
+    def _InitParameterServerTraining(self) -> None:
+        """Asynchronous training: steps scheduled onto the workers by a `ClusterCoordinator`.
+
+        Each worker applies its own batch's update to the variables on the ps hosts, as
+        Lingvo's async trainers do; `global_step` counts the updates of all of them. Up to
+        one step per worker is in flight.
+        """
+        coordinator_lib = tf.distribute.experimental.coordinator
+        self._coordinator = coordinator_lib.ClusterCoordinator(self._strategy)
+        # The strategy keeps its resolver private; TF_CONFIG (set by cluster.py) has the spec.
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        self._in_flight = max(1, len(resolver.cluster_spec().as_dict().get("worker", [])))
+        self._pending: collections.deque[Any] = collections.deque()
+        self._scheduled = 0
+        self._ps_step_fn = tf.function(self._ParameterServerStep, autograph=False)
+        logging.info(
+            "Training asynchronously on %d worker(s) with ParameterServerStrategy",
+            self._in_flight,
+        )
+
+    def _ParameterServerStep(self, batch: Any) -> Any:
+        return self._strategy.run(self._TrainStep, args=(batch,))
 
     def _CreateOptimizerSlots(self) -> None:
         """Creates optimizer slots up front, so that a restore fills them too."""
@@ -104,6 +133,12 @@ class Trainer(base.BaseRunner):
 
     def _RunStep(self, inputs: Any) -> dict[str, float]:
         """One training step on the next batch(es); returns the numpy metrics."""
+        if self._ps:
+            while len(self._pending) < self._in_flight and self._scheduled < self.max_steps:
+                batch = inputs.GetPreprocessedInputBatch()
+                self._pending.append(self._coordinator.schedule(self._ps_step_fn, args=(batch,)))
+                self._scheduled += 1
+            return _Numpy(self._pending.popleft().fetch())
         if not self._distributed:
             return _Numpy(self._step_fn(inputs.GetPreprocessedInputBatch()))
         model = self.model
@@ -137,6 +172,8 @@ class Trainer(base.BaseRunner):
                     "Checkpoint name says step %d, its global_step is %d", restored, step
                 )
             self._MaybeSave(step)
+            if self._ps:
+                self._scheduled = step
             tracker = log_lines.StepRateTracker()
             task = model.GetTask(self._task_name) if self._task_name else model.tasks[0]
             inputs = task.input_generator
@@ -162,6 +199,9 @@ class Trainer(base.BaseRunner):
                 if step % self.eta_interval_steps == 0:
                     logging.info("%s", log_lines.FormatEta(step, self.max_steps, rate))
                 self._MaybeSave(step)
+            if self._ps:
+                self._coordinator.join()  # the steps still in flight, after a stop
+                step = int(model.global_step.numpy())
             logging.info("Training finished.")
             logging.info("%s", log_lines.FormatEta(step, self.max_steps, rate))
             if self.is_chief and self.checkpointer.last_saved_step != step:
