@@ -49,6 +49,7 @@ def _PrepareData(folder: pathlib.Path, source: str) -> tuple[str, int, int]:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from lingvo.tasks.image.input_generator import ReadArrays
 
     prefix = str(folder / "mnist")

@@ -67,6 +67,9 @@ class SyntheticEnDeTransformer(base_model_params.SingleTaskModelParams):
 
     def _Eval(self, name: str):
         p = base_config.InitTestDatasetParams(params=self._Input(name, 0))
+        # One pass in file order, so that `samples_per_summary : 0` means the whole set.
+        p.require_sequential_order = True
+        p.repeat_count = 1
         p.bucket_upper_bound = [14, 19, 26, MAX_LENGTH]
         p.bucket_batch_limit = [128, 96, 64, 48]
         return p
