@@ -29,7 +29,7 @@ MAX_LENGTH = 50
 class SyntheticEnDeTransformer(base_model_params.SingleTaskModelParams):
     """A 128-wide, 2+2-layer, 4-head Transformer on the synthetic corpus, 2k word pieces.
 
-    Sized for a two-core CPU: about 1.9M weights, batches of about 2,000 target tokens,
+    Sized for a two-core CPU: 1.7M weights, batches of about 2,000 target tokens,
     Adam under the Transformer schedule with a short warm-up, beam search of 4 over at most
     60 target ids. Dev and test are one ordered pass each; the decoder job scores the
     whole held-out set.
@@ -60,7 +60,7 @@ class SyntheticEnDeTransformer(base_model_params.SingleTaskModelParams):
         p = self._Input("train.tfrecords", 0)
         p.file_parallelism = 1
         p.file_buffer_size = 20000
-        p.file_random_seed = 0
+        p.file_random_seed = 1  # a fixed shuffle: the same run every time
         p.bucket_upper_bound = [10, 14, 19, 26, 36, MAX_LENGTH]
         p.bucket_batch_limit = [192, 144, 104, 76, 54, 40]
         return p
@@ -93,7 +93,7 @@ class SyntheticEnDeTransformer(base_model_params.SingleTaskModelParams):
             num_heads=4,
             num_layers=2,
             learning_rate=2.0,
-            warmup_steps=400,
+            warmup_steps=200,
             residual_dropout_prob=0.1,
             input_dropout_prob=0.1,
             label_smoothing_uncertainty=0.1,

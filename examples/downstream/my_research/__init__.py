@@ -1,1 +1,0 @@
-"""A downstream research package that registers its own experiments (used by the demo)."""
