@@ -30,6 +30,17 @@ def _Mix(x: tf.Tensor) -> tf.Tensor:
     return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
 
 
+def _HashBits(shape: Any, seed: tf.Tensor) -> tf.Tensor:
+    """Returns uniform uint32 bits shaped `shape` that depend only on `seed` and the index."""
+    seed = tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**32), tf.uint32)
+    # The seed is folded into one scalar key first, so each element needs a single finalizer
+    # (a counter-based generator): about half the elementwise passes of mixing per element,
+    # which is most of a dropout layer's cost outside XLA.
+    key = _Mix(tf.bitwise.bitwise_xor(_Mix(seed[0]), seed[1] + tf.constant(0x632BE5AB, tf.uint32)))
+    index = tf.cast(tf.range(tf.reduce_prod(shape)), tf.uint32)
+    return tf.reshape(_Mix(index * tf.constant(0x9E3779B9, tf.uint32) + key), shape)
+
+
 def HashUniform(shape: Any, seed: tf.Tensor, dtype: tf.dtypes.DType = tf.float32) -> tf.Tensor:
     """Returns uniform [0, 1) values that depend only on `seed` and the element index.
 
@@ -44,12 +55,8 @@ def HashUniform(shape: Any, seed: tf.Tensor, dtype: tf.dtypes.DType = tf.float32
     Returns:
       Shaped `shape`, with 24 random bits per element.
     """
-    seed = tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**32), tf.uint32)
-    index = tf.cast(tf.range(tf.reduce_prod(shape)), tf.uint32)
-    x = _Mix(index * tf.constant(0x9E3779B9, tf.uint32) + _Mix(seed[0]))
-    x = _Mix(tf.bitwise.bitwise_xor(x, _Mix(seed[1] + tf.constant(0x632BE5AB, tf.uint32))))
-    bits = tf.bitwise.right_shift(x, tf.constant(8, tf.uint32))
-    return tf.reshape(tf.cast(bits, dtype) * (1.0 / (1 << 24)), shape)
+    bits = tf.bitwise.right_shift(_HashBits(shape, seed), tf.constant(8, tf.uint32))
+    return tf.cast(bits, dtype) * (1.0 / (1 << 24))
 
 
 def StatelessDropout(
@@ -73,9 +80,10 @@ def StatelessDropout(
         return inputs
     if noise_shape is None:
         noise_shape = tf.shape(inputs)
-    uniform = HashUniform(noise_shape, seed, inputs.dtype)
-    mask = tf.floor(keep_prob + uniform)  # 1 with probability keep_prob, else 0
-    return inputs * (mask / keep_prob)
+    # Compare the raw bits with keep_prob * 2^32: one pass instead of a float uniform.
+    threshold = tf.constant(min(int(keep_prob * 2**32), 2**32 - 1), tf.uint32)
+    keep = _HashBits(noise_shape, seed) < threshold
+    return tf.where(keep, inputs * tf.cast(1.0 / keep_prob, inputs.dtype), tf.zeros_like(inputs))
 
 
 class DropoutLayer(base_layer.BaseLayer):

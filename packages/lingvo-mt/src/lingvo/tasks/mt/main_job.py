@@ -74,7 +74,7 @@ def QuickConfig(workdir: str) -> Config:
     short warm-up, small batches and few steps, so that it runs in about a minute."""
     return Config(
         workdir=workdir,
-        steps=60,
+        steps=80,
         num_train=2500,
         num_test=100,
         train_overrides=(
