@@ -14,6 +14,7 @@ from lingvo.tasks.mt import main_job
 LINGVO_BLEU_FLOOR = 4.0
 SACREBLEU_FLOOR = 4.0
 
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("main_job"))
@@ -57,3 +58,12 @@ def test_existing_run_is_refused(quick_run):
     workdir, _, _ = quick_run
     with pytest.raises(FileExistsError, match="already holds a training run"):
         main_job.Run(main_job.QuickConfig(workdir), io.StringIO())
+
+
+def test_data_layout_matches_the_experiment():
+    from lingvo.tasks.mt.params import synthetic_en_de
+
+    assert main_job.DATADIR_ENV == synthetic_en_de.DATADIR_ENV
+    assert main_job.VOCAB_NAME == synthetic_en_de.VOCAB_NAME
+    assert main_job.MAX_LENGTH == synthetic_en_de.MAX_LENGTH
+    assert main_job.VOCAB_SIZE == synthetic_en_de.SyntheticEnDeTransformer.VOCAB_SIZE

@@ -36,13 +36,19 @@ import time
 from collections.abc import Sequence
 from typing import IO
 
-from lingvo.tasks.mt.params import synthetic_en_de
+# The data tools do not import TensorFlow, and neither does this process: the trainer's
+# processes do. The experiment module would, so its data layout is restated here (a test
+# checks that the two agree).
 from lingvo.tasks.mt.tools import synthetic_corpus, wpm_encode, wpm_learn
 
 __all__ = ["MODEL", "Config", "QuickConfig", "Report", "Result", "Run", "main"]
 
 MODEL = "mt.synthetic_en_de.SyntheticEnDeTransformer"
-_EXPERIMENT = synthetic_en_de.SyntheticEnDeTransformer
+# `lingvo.tasks.mt.params.synthetic_en_de`'s data layout.
+DATADIR_ENV = "LINGVO_SYNTHETIC_ENDE_DATADIR"
+VOCAB_NAME = "wpm-synthetic-2k.voc"
+VOCAB_SIZE = 2000
+MAX_LENGTH = 50
 
 
 @dataclasses.dataclass
@@ -71,7 +77,7 @@ class Config:
 
 def QuickConfig(workdir: str) -> Config:
     """The test-sized run of `--quick`: enough pairs for a full 2,000-piece vocabulary, a
-    short warm-up, small batches and few steps, so that it runs in about a minute."""
+    short warm-up, small batches and few steps, so that it runs in a minute or two."""
     return Config(
         workdir=workdir,
         steps=80,
@@ -118,25 +124,25 @@ def MakeData(cfg: Config, out: IO[str]) -> tuple[str, dict[str, list[tuple[str, 
 
     _Say("\n== 2. learning a 2,000-piece word-piece vocabulary on the training text", out)
     start = time.time()
-    vocab = os.path.join(data_dir, synthetic_en_de.VOCAB_NAME)
+    vocab = os.path.join(data_dir, VOCAB_NAME)
     os.makedirs(data_dir, exist_ok=True)
     lines = [side for pair in splits["train"] for side in pair]
-    pieces = wpm_learn.LearnVocab(lines, _EXPERIMENT.VOCAB_SIZE, progress_every=0)
-    if len(pieces) != _EXPERIMENT.VOCAB_SIZE:
+    pieces = wpm_learn.LearnVocab(lines, VOCAB_SIZE, progress_every=0)
+    if len(pieces) != VOCAB_SIZE:
         raise ValueError(
             f"the training text gave {len(pieces)} word pieces, the model needs "
-            f"{_EXPERIMENT.VOCAB_SIZE}: generate more training pairs (--num_train)"
+            f"{VOCAB_SIZE}: generate more training pairs (--num_train)"
         )
     wpm_learn.WriteVocab(vocab, pieces)
     _Say(f"   {len(pieces):,} pieces -> {vocab} ({time.time() - start:.1f} s)", out)
 
-    _Say(f"\n== 3. encoding TFRecords (at most {synthetic_en_de.MAX_LENGTH} ids a side)", out)
+    _Say(f"\n== 3. encoding TFRecords (at most {MAX_LENGTH} ids a side)", out)
     for split in synthetic_corpus.SPLITS:
         stats = wpm_encode.EncodePairs(
             splits[split],
             vocab,
             os.path.join(data_dir, f"{split}.tfrecords"),
-            max_length=synthetic_en_de.MAX_LENGTH,
+            max_length=MAX_LENGTH,
             progress_every=5000,
             progress_stream=out,
             name=f"   {split}",
@@ -184,9 +190,9 @@ def RunTrainerJob(cfg: Config, job: str, data_dir: str, out: IO[str], report_eve
     """
     cmd = _TrainerCommand(cfg, job)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    env[synthetic_en_de.DATADIR_ENV] = data_dir
+    env[DATADIR_ENV] = data_dir
     shown = shlex.join(["python", *cmd[1:]])
-    _Say(f"   {synthetic_en_de.DATADIR_ENV}={data_dir} \\\n   {shown}", out)
+    _Say(f"   {DATADIR_ENV}={data_dir} \\\n   {shown}", out)
     log_path = os.path.join(cfg.workdir, job.split(",")[-1] + ".log")
     tail: collections.deque[str] = collections.deque(maxlen=40)
     with (
@@ -335,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--workdir", required=True, help="Where everything is written.")
     parser.add_argument("--steps", type=int, default=None, help="Training steps.")
-    parser.add_argument("--quick", action="store_true", help="A test-sized run (about a minute).")
+    parser.add_argument("--quick", action="store_true", help="A test-sized run (a minute or two).")
     parser.add_argument("--num_train", type=int, default=None, help="Training pairs generated.")
     parser.add_argument("--seed", type=int, default=1, help="The corpus seed.")
     args = parser.parse_args(argv)
