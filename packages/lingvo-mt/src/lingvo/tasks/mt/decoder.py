@@ -17,6 +17,7 @@ import tensorflow as tf
 from lingvo.core import base_layer, beam_search_helper, hyperparams, weights
 from lingvo.core.layers import attentions, dropouts, embeddings, rnn_cells, softmaxes
 from lingvo.core.layers import transformers as transformer_layers
+from lingvo.core.layers.softmaxes import UniformLabelSmoother
 from lingvo.core.nested_map import NestedMap
 
 __all__ = [
@@ -48,49 +49,6 @@ def RemoveEOSProbs(probs: Any, source_lengths: Any) -> tf.Tensor:
     eos = tf.one_hot(lengths - 1, tf.shape(probs)[2], dtype=probs.dtype)[:, tf.newaxis, :]
     kept = probs * (1.0 - eos)
     return kept / (tf.reduce_sum(kept, axis=2, keepdims=True) + 1e-6)
-
-
-class UniformLabelSmoother(base_layer.BaseLayer):
-    """Uniform label smoothing: 1 - uncertainty on the label, uncertainty / (V - 1) elsewhere."""
-
-    @classmethod
-    def Params(cls) -> hyperparams.InstantiableParams:
-        """Returns the smoother params."""
-        p = super().Params()
-        p.Define("num_classes", 0, "The number of classes (the vocabulary size V).")
-        p.Define("uncertainty", 0.1, "The probability mass spread over the other classes.")
-        return p
-
-    def __init__(self, params: hyperparams.InstantiableParams) -> None:
-        super().__init__(params)
-        p = self.params
-        if not isinstance(p.num_classes, int) or p.num_classes < 2:
-            raise ValueError(f"{self}: num_classes must be an int >= 2, got {p.num_classes!r}")
-        if not 0.0 <= p.uncertainty < 1.0:
-            raise ValueError(f"{self}: uncertainty must be in [0, 1), got {p.uncertainty!r}")
-
-    def SmoothedXent(self, log_probs: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        """Returns the cross-entropy against the smoothed distribution, without building it.
-
-        Args:
-          log_probs: Shaped [..., num_classes].
-          labels: Integer labels shaped [...].
-
-        Returns:
-          Shaped [...].
-        """
-        p = self.params
-        nll = -tf.gather(log_probs, labels, batch_dims=labels.shape.rank)
-        others = -tf.reduce_sum(log_probs, axis=-1) - nll
-        return (1.0 - p.uncertainty) * nll + p.uncertainty / (p.num_classes - 1) * others
-
-    def FProp(self, theta: NestedMap, target_paddings: Any, target_labels: Any) -> tf.Tensor:
-        """Returns the smoothed target distributions shaped [..., num_classes]."""
-        del theta, target_paddings
-        p = self.params
-        onehot = tf.one_hot(target_labels, p.num_classes, dtype=self.fprop_dtype)
-        other = p.uncertainty / (p.num_classes - 1)
-        return onehot * (1.0 - p.uncertainty - other) + other
 
 
 class MTBaseDecoder(base_layer.BaseLayer):
