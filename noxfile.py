@@ -26,7 +26,8 @@ REFERENCE_VENV = ROOT / ".nox" / "lingvo-reference"
 REFERENCE_INSTALLER = ROOT.parent / "shared" / "tools" / "lingvo-reference" / "install.sh"
 
 # Third-party packages the tests need beyond what the wheels declare.
-TEST_REQUIREMENTS = ("pytest>=7", "hypothesis>=6", "sacrebleu>=2.0")
+# scikit-learn: its bundled digits are the offline MNIST stand-in the trainer tools test.
+TEST_REQUIREMENTS = ("pytest>=7", "hypothesis>=6", "sacrebleu>=2.0", "scikit-learn>=1.3")
 
 
 def _source_digest() -> str:
