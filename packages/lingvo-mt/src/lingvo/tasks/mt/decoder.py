@@ -15,10 +15,11 @@ import numpy as np
 import tensorflow as tf
 
 from lingvo.core import base_layer, beam_search_helper, hyperparams, weights
-from lingvo.core.layers import attentions, dropouts, embeddings, rnn_cells, softmaxes
+from lingvo.core.layers import attentions, embeddings, rnn_cells, softmaxes
 from lingvo.core.layers import transformers as transformer_layers
 from lingvo.core.layers.softmaxes import UniformLabelSmoother
 from lingvo.core.nested_map import NestedMap
+from lingvo.tasks.mt import _input_embedding
 
 __all__ = [
     "MTBaseDecoder",
@@ -27,10 +28,6 @@ __all__ = [
     "TransformerDecoder",
     "UniformLabelSmoother",
 ]
-
-
-def _Dropout(prob: float) -> hyperparams.InstantiableParams:
-    return dropouts.DropoutLayer.Params().Set(keep_prob=1.0 - prob)
 
 
 def RemoveEOSProbs(probs: Any, source_lengths: Any) -> tf.Tensor:
@@ -200,18 +197,7 @@ class TransformerDecoder(MTBaseDecoder):
     def Params(cls) -> hyperparams.InstantiableParams:
         """Returns the decoder params with the Transformer's beam-search defaults."""
         p = super().Params()
-        p.Define(
-            "token_emb",
-            embeddings.SimpleEmbeddingLayer.Params().Set(scale_sqrt_depth=True),
-            "The token embedding params; its embedding_dim is set to model_dim.",
-        )
-        p.Define(
-            "position_emb",
-            embeddings.PositionalEmbeddingLayer.Params(),
-            "The sinusoidal position embedding params; its embedding_dim is set to model_dim.",
-        )
-        p.Define("model_dim", 512, "The depth of the embeddings and of every layer.")
-        p.Define("input_dropout_prob", 0.0, "The dropout probability of the summed embeddings.")
+        _input_embedding.DefineParams(p)
         p.Define(
             "trans_stack",
             transformer_layers.StackedTransformerLayers.Params().Set(num_layers=6),
@@ -224,12 +210,7 @@ class TransformerDecoder(MTBaseDecoder):
         super().__init__(params)
         p = self.params
         d = p.model_dim
-        emb = p.token_emb.Copy().Set(embedding_dim=d)
-        if weights.IsDefaultParamInit(emb.params_init):
-            emb.params_init = weights.WeightInit.Gaussian(1.0 / math.sqrt(d))
-        self.CreateChild("token_emb", emb)
-        self.CreateChild("position_emb", p.position_emb.Copy().Set(embedding_dim=d))
-        self.CreateChild("input_dropout", _Dropout(p.input_dropout_prob))
+        _input_embedding.CreateChildren(self)
         stack = p.trans_stack.Copy().Set(
             model_dim=d, aux_dim=p.source_dim, has_aux_atten=True, mask_self_atten=True
         )
@@ -410,7 +391,7 @@ class MTDecoderV1(MTBaseDecoder):
                 )
             )
         self.CreateChildren("rnn_cell", cells)
-        self.CreateChild("dropout", _Dropout(p.dropout_prob))
+        self.CreateChild("dropout", _input_embedding.DropoutParams(p.dropout_prob))
         softmax_in = p.rnn_cell_dim + (ctx_dim if p.feed_attention_context_vec_to_softmax else 0)
         self.CreateChild("softmax", p.softmax.Copy().Set(input_dim=softmax_in))
         self._CreateCommonChildren()

@@ -7,14 +7,13 @@ Both take a batch-major `src` (`ids` and `paddings` shaped [batch, time]) and re
 
 from __future__ import annotations
 
-import math
-
 import tensorflow as tf
 
 from lingvo.core import base_layer, hyperparams, weights
-from lingvo.core.layers import dropouts, embeddings, linears, rnn_cells, rnn_layers
+from lingvo.core.layers import embeddings, linears, rnn_cells, rnn_layers
 from lingvo.core.layers import transformers as transformer_layers
 from lingvo.core.nested_map import NestedMap
+from lingvo.tasks.mt import _input_embedding
 
 __all__ = ["MTEncoderBiRNN", "TransformerEncoder"]
 
@@ -24,10 +23,6 @@ def _TimeMajor(src: NestedMap, dtype: tf.dtypes.DType) -> tuple[tf.Tensor, tf.Te
     ids = tf.transpose(tf.convert_to_tensor(src.ids))
     paddings = tf.transpose(tf.cast(src.paddings, dtype))
     return ids, paddings
-
-
-def _Dropout(prob: float) -> hyperparams.InstantiableParams:
-    return dropouts.DropoutLayer.Params().Set(keep_prob=1.0 - prob)
 
 
 class TransformerEncoder(base_layer.BaseLayer):
@@ -42,18 +37,7 @@ class TransformerEncoder(base_layer.BaseLayer):
     def Params(cls) -> hyperparams.InstantiableParams:
         """Returns the encoder params (vocabulary and depths are set by the caller)."""
         p = super().Params()
-        p.Define(
-            "token_emb",
-            embeddings.SimpleEmbeddingLayer.Params().Set(scale_sqrt_depth=True),
-            "The token embedding params; its embedding_dim is set to model_dim.",
-        )
-        p.Define(
-            "position_emb",
-            embeddings.PositionalEmbeddingLayer.Params(),
-            "The sinusoidal position embedding params; its embedding_dim is set to model_dim.",
-        )
-        p.Define("model_dim", 512, "The depth of the embeddings and of every layer.")
-        p.Define("input_dropout_prob", 0.0, "The dropout probability of the summed embeddings.")
+        _input_embedding.DefineParams(p)
         p.Define(
             "transformer_stack",
             transformer_layers.StackedTransformerLayers.Params().Set(num_layers=6),
@@ -65,12 +49,7 @@ class TransformerEncoder(base_layer.BaseLayer):
         super().__init__(params)
         p = self.params
         d = p.model_dim
-        emb = p.token_emb.Copy().Set(embedding_dim=d)
-        if weights.IsDefaultParamInit(emb.params_init):
-            emb.params_init = weights.WeightInit.Gaussian(1.0 / math.sqrt(d))
-        self.CreateChild("token_emb", emb)
-        self.CreateChild("position_emb", p.position_emb.Copy().Set(embedding_dim=d))
-        self.CreateChild("input_dropout", _Dropout(p.input_dropout_prob))
+        _input_embedding.CreateChildren(self)
         self.CreateChild("transformer_stack", p.transformer_stack.Copy().Set(model_dim=d))
 
     def FProp(self, theta: NestedMap, input_batch: NestedMap) -> NestedMap:
@@ -125,7 +104,7 @@ class MTEncoderBiRNN(base_layer.BaseLayer):
         super().__init__(params)
         p = self.params
         self.CreateChild("emb", p.emb.Copy())
-        self.CreateChild("dropout", _Dropout(p.dropout_prob))
+        self.CreateChild("dropout", _input_embedding.DropoutParams(p.dropout_prob))
         rnns = []
         for i in range(p.num_lstm_layers):
             input_dim = p.emb.embedding_dim if i == 0 else 2 * p.lstm_cell_size
