@@ -178,25 +178,23 @@ def demo(session: nox.Session) -> None:
     )
 
 
-BENCHMARKS = (
-    "params",
-    "beam_search_step",
-    "input_pipeline",
-    "edit_distance",
-    "transformer_layer",
-    "lstm",
-    "lenet5",
+# Every `benchmarks/bench_<name>.py` is a benchmark; long-running ones (quality runs that train
+# for an hour or more) only run when named.
+LONG_BENCHMARKS = frozenset({"mt_multi30k", "asr_fsdd"})
+BENCHMARKS = tuple(
+    sorted(p.stem.removeprefix("bench_") for p in (ROOT / "benchmarks").glob("bench_*.py"))
 )
 
 
 @nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
     """Runs the named benchmarks (all with no name): `nox -s bench -- params`."""
-    names = session.posargs or list(BENCHMARKS)
+    names = session.posargs or [n for n in BENCHMARKS if n not in LONG_BENCHMARKS]
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
         session.error(f"unknown benchmarks {unknown}; known: {list(BENCHMARKS)}")
-    install_wheels(session, "lingvo-trainer")  # pulls lingvo-core; `lenet5` runs the trainer
+    # Every task family: the trainer (lenet5) and the mt/lm/asr benchmarks run their packages.
+    install_wheels(session, "lingvo-mt", "lingvo-lm", "lingvo-asr", extra=("lingvo-mt[bleu]",))
     BENCH_RESULTS.mkdir(exist_ok=True)
     if not (REFERENCE_VENV / "bin" / "python").exists():
         session.log(f"installing PyPI lingvo 0.14.2 into {REFERENCE_VENV} (about 10 minutes)")
