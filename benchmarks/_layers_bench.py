@@ -9,6 +9,7 @@ measures this machine's float32 matmul peak in the same run, and reports medians
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import sys
 
@@ -31,8 +32,8 @@ def Main(name: str, size_flags: dict[str, int], doc: str) -> None:
     parser.add_argument("--reference-python", required=True)
     parser.add_argument("--out", type=pathlib.Path, required=True)
     parser.add_argument("--rounds", type=int, default=2, help="Alternating rounds per side.")
-    parser.add_argument("--steps", type=int, default=5, help="Timed steps per measurement.")
-    parser.add_argument("--matmul-dim", type=int, default=1024, help="Peak matmul size n.")
+    parser.add_argument("--steps", type=int, default=3, help="Timed steps per measurement.")
+    parser.add_argument("--matmul-dim", type=int, default=2048, help="Peak matmul size n.")
     for flag, default in size_flags.items():
         parser.add_argument(f"--{flag.replace('_', '-')}", type=int, default=default)
     args = parser.parse_args()
@@ -40,6 +41,7 @@ def Main(name: str, size_flags: dict[str, int], doc: str) -> None:
     common = [*sizes, f"--steps={args.steps}"]
 
     peaks, samples, errors, flops = [], {"ours": [], "lingvo": []}, {}, None
+    loads = [os.getloadavg()[0]]
     for round_ in range(args.rounds):
         peak = _report.run_worker(
             sys.executable, WORKER, "ours", "matmul_peak", f"--matmul-dim={args.matmul_dim}"
@@ -47,6 +49,7 @@ def Main(name: str, size_flags: dict[str, int], doc: str) -> None:
         peaks.append(peak["gflops"])
         for impl, python in (("ours", sys.executable), ("lingvo", args.reference_python)):
             result = _report.run_worker(python, WORKER, impl, name, *common)
+            loads.append(os.getloadavg()[0])
             samples[impl].append(result)
             flops = result["flops_per_step"]
             errors.update({f"{impl} {k}": v for k, v in result.items() if k.endswith("_error")})
@@ -54,7 +57,7 @@ def Main(name: str, size_flags: dict[str, int], doc: str) -> None:
                 f"round {round_ + 1}/{args.rounds} {impl}: "
                 f"tf.function {result['steps_per_s']} steps/s, "
                 f"jit_compile {result['steps_per_s_xla']} steps/s; peak {peak['gflops']:.1f} "
-                "GFLOP/s",
+                f"GFLOP/s; load {loads[-1]:.1f}",
                 flush=True,
             )
 
@@ -100,6 +103,13 @@ def Main(name: str, size_flags: dict[str, int], doc: str) -> None:
         "gflop_per_step": round(flops / 1e9, 3),
         "matmul_peak_gflops": round(peak_gflops, 1),
         "matmul_dim": args.matmul_dim,
+        "matmul_peak_gflops_per_round": [round(g, 1) for g in peaks],
+        "steps_per_s_per_round": {
+            impl: [[r["steps_per_s"], r["steps_per_s_xla"]] for r in rs]
+            for impl, rs in samples.items()
+        },
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": [round(v, 2) for v in loads],
     }
     if errors:
         config["errors"] = errors

@@ -4,7 +4,17 @@ Runs in either environment: `python layers_worker.py IMPL MODEL --flags...` with
 (lingvo.core from our wheels) or `lingvo` (PyPI lingvo 0.14.2 in its own venv), MODEL
 `transformer_layer`, `lstm` or `matmul_peak`. Prints one JSON line: steps/s under
 `tf.function` with and without `jit_compile` (None where the implementation fails to
-compile) and the FLOPs of one step, counted from the matmuls.
+compile) and the FLOPs of one step, counted analytically from the matmuls (elementwise work,
+softmax and layer norm are not counted; the backward pass is counted as twice the forward):
+
+  transformer_layer: 3 * L * N * (2 * (4 * d^2 + 2 * d * h) + 4 * T * d)
+    L layers, N = T * B tokens, model dim d, hidden dim h, sequence length T: per token the
+    q/k/v/post projections (4 d^2 multiply-adds), the feed-forward layer (2 d h), and
+    attention's q.k^T and probs.v over T positions (2 T d).
+  lstm: 3 * 2 * T * (2 * (2 * u) * (4 * u) * B)
+    2 layers, T steps, batch B, u units, input depth u: one [B, 2u] x [2u, 4u] matmul of
+    the fused gates per layer and step.
+  matmul_peak: 2 * n^3 per [n, n] x [n, n] product.
 """
 
 from __future__ import annotations
@@ -34,7 +44,10 @@ if ARGS.impl == "lingvo":
     from lingvo.core import py_utils
 
     py_utils.SetEagerMode(True)  # before any layer: Lingvo's own TF2 switch
-    flags.FLAGS([sys.argv[0]])  # Lingvo's layers read flag defaults while running
+    # Lingvo's layers read flags while running. Its shape asserts (`AssertShapeMatch`) have no
+    # XLA kernel; Lingvo turns them off with --enable_asserts=false (as on TPUs), which is also
+    # its fastest setting, so both of its runs use it.
+    flags.FLAGS([sys.argv[0], "--enable_asserts=false"])
 
 import tensorflow as tf  # noqa: E402
 
@@ -137,14 +150,14 @@ def _BuildLingvo(a):
     return [v for c in cells for v in c.vars.Flatten()], LstmLoss
 
 
-def _Time(fn, *args) -> float:
-    fn(*args)  # trace and compile
-    fn(*args)
+def _Time(fn, *args, steps: int | None = None) -> float:
+    tf.nest.map_structure(lambda t: t.numpy(), fn(*args))  # trace, compile and warm up
+    steps = steps or ARGS.steps
     start = time.perf_counter()
-    for _ in range(ARGS.steps):
+    for _ in range(steps):
         out = fn(*args)
     tf.nest.map_structure(lambda t: t.numpy(), out)  # wait for the last step
-    return ARGS.steps / (time.perf_counter() - start)
+    return steps / (time.perf_counter() - start)
 
 
 def _MatmulPeak(a) -> dict:
@@ -152,7 +165,7 @@ def _MatmulPeak(a) -> dict:
     x = tf.random.stateless_normal([n, n], [1, 2])
     y = tf.random.stateless_normal([n, n], [3, 4])
     fn = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
-    steps = _Time(fn, x, y)
+    steps = _Time(fn, x, y, steps=max(ARGS.steps, 10))
     return {"matmul_dim": n, "gflops": 2.0 * n**3 * steps / 1e9}
 
 

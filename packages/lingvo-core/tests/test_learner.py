@@ -139,6 +139,61 @@ def test_learning_rate_follows_the_schedule():
     np.testing.assert_allclose(layer.vars.hello.numpy(), 0.99, rtol=1e-6)
 
 
+def test_gradient_adjuster_runs_after_regularisation_and_norm_before_clipping():
+    # Lingvo's order: L2 -> global norm -> adjuster -> non-finite check -> clip by that norm.
+    layer = _Layer()
+    lrn = _Learner(l2_regularizer_weight=1.0, clip_gradient_norm_to_value=1.0)
+    seen = []
+
+    def Adjuster(var_grads):
+        seen.append([float(g) for _, g in var_grads])
+        return [(v, 10.0 * g) for v, g in var_grads]
+
+    _, stats = lrn.Apply(
+        lambda: 2.0 * layer.vars.hello + 1.0 * layer.vars.world,
+        layer,
+        step=0,
+        gradient_adjuster=Adjuster,
+    )
+    # The adjuster sees the regularised gradients (2 + 1 * 1, 1 + 1 * 2) = (3, 3).
+    assert seen == [[3.0, 3.0]]
+    # The norm is the one measured before the adjustment, and it sets the clip scale ...
+    np.testing.assert_allclose(stats.grad_norm.numpy(), math.sqrt(18.0), rtol=1e-6)
+    np.testing.assert_allclose(stats.grad_scale.numpy(), 1.0 / math.sqrt(18.0), rtol=1e-6)
+    # ... which scales the adjusted gradients (30, 30): each step is 0.1 * 30 / sqrt(18).
+    delta = 0.1 * 30.0 / math.sqrt(18.0)
+    np.testing.assert_allclose(layer.vars.hello.numpy(), 1.0 - delta, rtol=1e-6)
+    np.testing.assert_allclose(layer.vars.world.numpy(), 2.0 - delta, rtol=1e-6)
+
+
+def test_gradient_adjuster_output_is_checked_for_nonfinite_values():
+    layer, lrn = _Layer(), _Learner()
+    _, stats = lrn.Apply(
+        lambda: layer.vars.hello + layer.vars.world,
+        layer,
+        step=0,
+        gradient_adjuster=lambda var_grads: [(v, g * np.nan) for v, g in var_grads],
+    )
+    # The norm was finite when measured; the adjusted gradients are not, so the step is skipped.
+    assert not stats.grad_norm_is_nan_or_inf.numpy() and stats.has_nan_or_inf.numpy()
+    np.testing.assert_allclose(stats.grad_norm.numpy(), math.sqrt(2.0), rtol=1e-6)
+    assert layer.vars.hello.numpy() == 1.0 and lrn.vars.num_nonfinite_steps.numpy() == 1
+
+
+def test_gradient_adjuster_is_skipped_without_scale_gradients():
+    # Lingvo calls the task's AdjustGradients from ScaleGradients only.
+    layer, lrn = _Layer(), _Learner(scale_gradients=False)
+    calls = []
+    lrn.Apply(
+        lambda: layer.vars.hello,
+        layer,
+        step=0,
+        gradient_adjuster=lambda var_grads: calls.append(1) or var_grads,
+    )
+    assert not calls
+    np.testing.assert_allclose(layer.vars.hello.numpy(), 0.9, rtol=1e-6)
+
+
 def test_mutually_exclusive_clipping():
     try:
         _Learner(clip_gradient_norm_to_value=1.0, clip_gradient_single_norm_to_value=1.0)

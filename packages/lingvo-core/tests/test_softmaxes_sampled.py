@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from lingvo.core import layers, run_mode
-from lingvo.core.layers import softmaxes_sampled
+from lingvo.core.layers import candidate_sampling, softmaxes_sampled
 
 NUM_CLASSES = 7
 X = np.random.RandomState(3).randn(2, 3, 4).astype(np.float32)
@@ -96,10 +96,94 @@ def test_eval_and_class_probabilities_use_the_full_softmax():
     np.testing.assert_allclose(out.per_example_xent.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_each_training_step_draws_new_candidates():
+def test_each_global_step_draws_new_candidates():
     layer = _Layer(num_sampled=3)
-    losses = {float(layer.FProp(layer.theta, X, WEIGHTS, IDS).avg_xent) for _ in range(20)}
-    assert len(losses) > 1 and all(np.isfinite(v) and v > 0 for v in losses)
+    step = tf.Variable(0, dtype=tf.int64)
+    run_mode.SetGlobalStep(step)
+    try:
+        losses = []
+        for i in range(20):
+            step.assign(i)
+            losses.append(float(layer.FProp(layer.theta, X, WEIGHTS, IDS).avg_xent))
+        step.assign(3)
+        again = float(layer.FProp(layer.theta, X, WEIGHTS, IDS).avg_xent)
+    finally:
+        run_mode.SetGlobalStep(None)
+    assert len(set(losses)) > 1 and all(np.isfinite(v) and v > 0 for v in losses)
+    assert again == losses[3]  # stateless: the same step draws the same candidates
+
+
+def test_sampled_training_step_compiles_under_xla_and_matches():
+    layer = _Layer()
+
+    def Step(x, step):
+        sampled = layer.SampleCandidates(tf.reshape(tf.constant(IDS, tf.int64), [-1, 1]), step)
+        with tf.GradientTape() as tape:
+            out = layer.FProp(layer.theta, x, WEIGHTS, IDS)
+        return sampled, out.per_example_xent, tape.gradient(out.total_xent, layer.vars.weight_0)
+
+    step = tf.Variable(0, dtype=tf.int64)
+    run_mode.SetGlobalStep(step)
+    try:
+        for i in (0, 7, 123456):
+            step.assign(i)
+            eager = Step(X, step)
+            xla = tf.function(Step, jit_compile=True)(X, step)
+            graph = tf.function(Step)(X, step)
+            for got in (xla, graph):
+                np.testing.assert_array_equal(got[0][0].numpy(), eager[0][0].numpy())
+                for a, b in zip(got[0][1:] + got[1:], eager[0][1:] + eager[1:], strict=True):
+                    np.testing.assert_allclose(
+                        tf.convert_to_tensor(a).numpy(),
+                        tf.convert_to_tensor(b).numpy(),
+                        rtol=1e-5,
+                        atol=1e-6,
+                    )
+    finally:
+        run_mode.SetGlobalStep(None)
+
+
+def test_sampler_has_tensorflows_distribution_and_expected_counts():
+    # Inclusion frequencies and mean expected counts of 1,000 draws of 3 distinct classes out
+    # of 7, against TensorFlow's (stateful) log-uniform sampler with unique=True.
+    n, num_sampled, classes = 1000, 3, NUM_CLASSES
+    true = tf.constant([[0], [6]], tf.int64)
+    draw = tf.function(
+        lambda s: candidate_sampling.LogUniformCandidates(
+            true, num_sampled, classes, tf.stack([tf.constant(11, tf.int64), s])
+        )
+    )
+    ours_hits, ours_counts, tf_hits, tf_counts = (np.zeros(classes) for _ in range(4))
+    firsts = np.zeros(classes)
+    tf.random.set_seed(1)
+    for i in range(n):
+        sampled, _, count = (t.numpy() for t in draw(tf.constant(i, tf.int64)))
+        assert len(set(sampled.tolist())) == num_sampled
+        ours_hits[sampled] += 1
+        ours_counts[sampled] += count
+        firsts[sampled[0]] += 1
+        # Every expected count comes from one num_tries: 1 - (1 - p)^tries or p * 3.
+        p = candidate_sampling.LogUniformProbability(sampled, classes).numpy()
+        if not np.allclose(count, p * num_sampled, rtol=1e-5):
+            exact = count < 0.99  # float32 counts near 1 lose the digits of their tries
+            tries = np.log1p(-count[exact]) / np.log1p(-p[exact])
+            assert np.allclose(tries, np.round(tries[0]), atol=0.05) and tries[0] > num_sampled
+        sampled, _, count = (
+            t.numpy()
+            for t in tf.random.log_uniform_candidate_sampler(true, 1, num_sampled, True, classes)
+        )
+        tf_hits[sampled] += 1
+        tf_counts[sampled] += count
+    probs = candidate_sampling.LogUniformProbability(np.arange(classes), classes).numpy()
+    # The first candidate is a plain log-uniform draw.
+    assert np.all(np.abs(firsts / n - probs) < 4 * np.sqrt(probs * (1 - probs) / n))
+    np.testing.assert_allclose(ours_hits / n, tf_hits / n, atol=0.08)
+    np.testing.assert_allclose(ours_counts / ours_hits, tf_counts / tf_hits, rtol=0.05)
+
+
+def test_sampler_rejects_bad_num_sampled():
+    with pytest.raises(ValueError, match="num_sampled must be an int in"):
+        candidate_sampling.LogUniformCandidates([[0]], 8, NUM_CLASSES, [1, 2])
 
 
 def test_gradients_reach_only_drawn_and_true_rows():

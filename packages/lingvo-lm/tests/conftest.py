@@ -56,3 +56,40 @@ def CharLmParams(input_params=None, vocab=64, dim=64, num_layers=4):
 def lmt():
     """This module: the shared params builders and fixture paths."""
     return sys.modules[__name__]
+
+
+def WordLmParams(lm="rnn", max_length=12, seed=93820986):
+    """A small word-level model over the inference fixture's vocabulary (64 words)."""
+    inp = InputParams(max_length=max_length)
+    inp.tokenizer = WordTokenizer()
+    p = CharLmParams(inp, num_layers=1, dim=16)
+    if lm == "transformer":
+        p.lm = layers.TransformerLm.CommonParams(
+            model_dim=16,
+            hidden_dim=32,
+            num_heads=2,
+            num_layers=2,
+            learning_rate=1e-3,
+            warmup_steps=100,
+            vocab_size=64,
+            residual_dropout_prob=0.0,
+        )
+    p.random_seed = seed
+    return p
+
+
+def SaveModel(task_params, logdir, step=7):
+    """Builds the single-task model of `task_params` and saves it as the trainer does.
+
+    Returns:
+      `(model_params, task)`: the params to restore with and the saved task.
+    """
+    from lingvo.core import base_model
+    from lingvo.trainer import checkpointer
+
+    model_params = base_model.SingleTaskModel.Params(task_params)
+    mdl = model_params.Instantiate()
+    mdl.global_step.assign(step)
+    train_dir = os.path.join(str(logdir), "train")
+    checkpointer.Checkpointer(train_dir, {"model": mdl}, model_params.train).Save(step)
+    return model_params, mdl.GetTask()

@@ -48,3 +48,46 @@ def test_word_level_tokenizer_and_fixed_shape(lmt):
     # "Don 't !": every word but 't is out of the small vocabulary.
     assert batch.ids.numpy()[0, :5].tolist() == [1, 3, 5, 3, 2]
     assert isinstance(gen, input_generator.LmInput)
+
+
+def test_skipped_lines_reach_the_training_metrics(lmt, tmp_path):
+    import tensorflow as tf
+
+    from lingvo.core import run_mode
+
+    path = tmp_path / "text.txt"
+    # The batch of two is complete only after the last line: every skip is counted by then.
+    path.write_text("a b\n\n" + " ".join(["w"] * 9) + "\n  \nc d\n")
+    p = lmt.CharLmParams(lmt.InputParams(bucket=5, limit=2, max_length=16, path=path))
+    task = p.Instantiate()
+    step = tf.function(task.TrainStep, autograph=False)
+    batch = task.GetInputBatch()
+    metrics, _ = step(batch)
+    assert float(metrics["num_empty_lines"][0]) == 2.0
+    assert float(metrics["num_too_long_lines"][0]) == 1.0
+    assert float(metrics["num_too_long_lines"][1]) == 1.0
+    with run_mode.EvalMode():
+        eval_metrics, _ = task.FPropDefaultTheta(batch)
+    assert "num_empty_lines" not in eval_metrics
+
+
+def test_bad_word_vocabulary_is_refused_naming_the_line(lmt, tmp_path):
+    import pytest
+
+    def Build(lines):
+        path = tmp_path / "vocab.txt"
+        path.write_text("".join(f"{w}\t{i}\n" for i, w in enumerate(lines)))
+        p = lmt.InputParams()
+        p.tokenizer = lmt.WordTokenizer().Set(token_vocab_filepath=str(path), vocab_size=8)
+        return p.Instantiate()
+
+    specials = ["<epsilon>", "<S>", "</S>", "<UNK>"]
+    with pytest.raises(ValueError, match=r"vocab.txt:6: duplicate token 'dog', first on line 5"):
+        Build([*specials, "dog", "dog"])
+    with pytest.raises(ValueError, match=r"vocab.txt:1: expected the special token '<epsilon>'"):
+        Build(["dog", "cat"])
+    with pytest.raises(ValueError, match=r"vocab.txt:4: expected the special token '<UNK>'"):
+        Build([*specials[:3], "dog"])
+    gen = Build([*specials, "dog", "cat"])
+    ids, _, _ = gen.StringsToIds(["cat dog bird"])
+    assert ids.numpy()[0, :4].tolist() == [1, 5, 4, 3]

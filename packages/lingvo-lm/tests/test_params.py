@@ -52,3 +52,27 @@ def test_base_uses_full_softmax_and_cpu_variant_keeps_structure():
         "one_billion_wds.WordLevelOneBwdsSimpleSampledSoftmaxTiny", "Train"
     )
     assert tiny.task.lm.emb.embedding_dim == 7 and tiny.task.lm.softmax.num_sampled == 8
+
+
+def test_multi30k_models_build_as_the_trainer_builds_them(tmp_path, monkeypatch):
+    from lingvo.tasks.lm.params import multi30k
+    from lingvo.tasks.lm.tools import vocab
+
+    (tmp_path / "train.txt").write_text("a man is eating .\na dog runs .\n")
+    words = ["a", ".", "man", "dog"] + [f"w{i}" for i in range(596)]
+    vocab.WriteVocab(str(tmp_path / "vocab.txt"), [*vocab.SPECIAL_TOKENS, *words])
+    monkeypatch.setattr(multi30k._Multi30kLm, "CORPUS_DIR", str(tmp_path))
+    p = model_registry.GetParams("lm.multi30k.LstmLm", "Train")
+    lm = p.task.lm
+    assert lm.vocab_size == 604 and lm.softmax.num_classes == 604
+    assert lm.softmax.cls is core_layers.SampledSoftmax and lm.softmax.num_sampled == 512
+    assert lm.rnns.num_layers == 2 and lm.rnns.cell_tpl[1].num_output_nodes == 512
+    assert p.input.file_pattern == f"text:{tmp_path / 'train.txt'}"
+    # The model's input is the dataset's; the task leaves its own unset (as Lingvo).
+    assert p.task.input is None
+    mdl = p.Instantiate()
+    batch = mdl.GetTask().GetInputBatch()
+    assert batch.ids.numpy()[0, 0] == 1
+    t = model_registry.GetParams("lm.multi30k.TransformerLm", "Dev")
+    assert t.task.lm.model_dim == 256 and t.task.lm.trans.num_layers == 4
+    assert t.input.file_pattern.endswith("val.txt") and t.task.eval.samples_per_summary == 1014

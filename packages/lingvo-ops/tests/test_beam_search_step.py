@@ -394,12 +394,57 @@ def test_merge_paths_eoc_versus_eos():
 
 
 # ----------------------------------------------------------------------------
-# A plain numpy model of the step (no path merging), for random cross-checks.
+# A plain numpy model of the step, for random cross-checks.
 
 
 def _higher_key(c):
     word, slot, _local, glob = c
     return (-glob, word, slot)
+
+
+def _log_sum_exp(a, b):
+    """float32 log(e^a + e^b) as the kernel computes it: max + log(sum of shifted exps)."""
+    m = max(a, b)
+    shifted = np.float32(np.exp(np.float64(a - m))) + np.float32(np.exp(np.float64(b - m)))
+    return np.float32(m + np.float32(np.log(np.float64(shifted))))
+
+
+class _MergingPool:
+    """Spec section 2.4 D with merge_paths: a bounded buffer of one beam's candidates.
+
+    Candidates whose label sequences (epsilon-free prefix plus word, the word dropped when it
+    is the epsilon) are equal merge: the better one represents both with the log-sum-exp of
+    their global scores. When the buffer holds k * factor entries it is cut to the best k,
+    and from then on only candidates ranking above the entry at position k - 1 get in.
+    """
+
+    def __init__(self, k, factor, epsilon, prefixes):
+        self.k, self.limit, self.epsilon, self.prefixes = k, max(k * factor, k), epsilon, prefixes
+        self.items, self.cut, self.merges = [], False, 0
+
+    def _labels(self, c):
+        prefix = self.prefixes[c[1]]
+        return tuple(prefix) if c[0] == self.epsilon else (*prefix, c[0])
+
+    def add(self, c):
+        if self.cut and not _higher_key(c) < _higher_key(self.items[self.k - 1]):
+            return
+        for pos, old in enumerate(self.items):
+            if self._labels(c) == self._labels(old):
+                better = c if _higher_key(c) < _higher_key(old) else old
+                self.items[pos] = (*better[:3], _log_sum_exp(c[3], old[3]))
+                self.merges += 1
+                return
+        self.items.append(c)
+        if len(self.items) >= self.limit:
+            self._cut()
+
+    def _cut(self):
+        self.items = sorted(self.items, key=_higher_key)[: self.k]
+        self.cut = True
+
+    def best(self):
+        return sorted(self.items, key=_higher_key)[: self.k]
 
 
 def numpy_beam_search_step(
@@ -421,6 +466,9 @@ def numpy_beam_search_step(
     force_eos_in_top_k=False,
     force_last_chunk_eoc_in_top_k=False,
     beam_independence=False,
+    merge_paths=False,
+    merged_topk_buffer_size_factor=2,
+    stats=None,
 ):
     """Spec section 2.4, written for clarity: full sorts, float32 arithmetic."""
     best, cum, h_scores, h_hyps, h_prev, done, d_scores, d_cum, d_atten, h_atten, beam_done = [
@@ -433,6 +481,12 @@ def numpy_beam_search_step(
     last_step = force_eos_in_last_step and t == h_hyps.shape[0] - 1
     skip = beam_done.copy() if beam_independence else np.zeros(b_count, bool)
     pools = [[] for _ in range(b_count)]
+    prefixes = {}
+    if merge_paths:
+        pools = [
+            _MergingPool(k, merged_topk_buffer_size_factor, eoc_id, prefixes)
+            for _ in range(b_count)
+        ]
     terminal = {}
     for i in range(n):
         b = i % b_count
@@ -443,6 +497,8 @@ def numpy_beam_search_step(
             if h_hyps[s, cur] != eoc_id:
                 prefix.append(int(h_hyps[s, cur]))
             cur = h_prev[s, cur]
+        prefix.reverse()
+        prefixes[i] = prefix
         glob = (cum[i] + scores[i]).astype(np.float32)
         cands = [
             (w, i, scores[i, w], glob[w]) for w in range(scores.shape[1]) if not np.isnan(glob[w])
@@ -470,12 +526,16 @@ def numpy_beam_search_step(
                     and (allow_empty_terminated_hyp or prefix)
                 ):
                     terminal[i] = e
+            elif merge_paths:
+                pools[b].add(e)
             else:
                 pools[b].append(e)
     for b in range(b_count):
         if skip[b]:
             continue
-        chosen = sorted(pools[b], key=_higher_key)[:k]
+        if merge_paths and stats is not None:
+            stats["merges"] = stats.get("merges", 0) + pools[b].merges
+        chosen = pools[b].best() if merge_paths else sorted(pools[b], key=_higher_key)[:k]
         for j in range(k):
             word, src, local, glob = chosen[j] if j < len(chosen) else (0, 0, 0.0, 0.0)
             slot = j * b_count + b
@@ -508,6 +568,21 @@ def numpy_beam_search_step(
     ]
 
 
+STATE_NAMES = [
+    "best_scores",
+    "cumulative_scores",
+    "scores",
+    "hyps",
+    "prev_hyps",
+    "done_hyps",
+    "done_scores",
+    "done_cumulative_scores",
+    "done_atten_probs",
+    "atten_probs",
+    "beam_done",
+    "all_done",
+]
+
 RANDOM_CONFIGS = [
     dict(),
     dict(eoc_id=3, valid_eos_max_logit_delta=2.0),
@@ -536,23 +611,47 @@ def test_matches_numpy_model_on_random_searches(config_index, seed):
         last_chunk = rng.random(n) < 0.5
         got = ops.beam_search_step(scores, atten, *ours, last_chunk, t, **kwargs)
         want = numpy_beam_search_step(scores, atten, model, last_chunk, t, **kwargs)
-        names = [
-            "best_scores",
-            "cumulative_scores",
-            "scores",
-            "hyps",
-            "prev_hyps",
-            "done_hyps",
-            "done_scores",
-            "done_cumulative_scores",
-            "done_atten_probs",
-            "atten_probs",
-            "beam_done",
-            "all_done",
-        ]
-        for name, g, w in zip(names, got, want, strict=False):
+        for name, g, w in zip(STATE_NAMES, got, want, strict=True):
             np.testing.assert_array_equal(g, w, err_msg=f"{name} at step {t}")
         ours, model = list(got[:11]), want[:11]
+
+
+MERGE_CONFIGS = [
+    dict(),
+    dict(merged_topk_buffer_size_factor=1, valid_eos_max_logit_delta=2.0),
+    dict(merged_topk_buffer_size_factor=3, allow_empty_terminated_hyp=False),
+    dict(force_last_chunk_eoc_in_top_k=True, local_eos_threshold=-1.5),
+]
+
+
+@pytest.mark.parametrize("config_index", range(len(MERGE_CONFIGS)))
+@pytest.mark.parametrize("seed", range(4))
+def test_merge_paths_matches_numpy_model(config_index, seed):
+    # A vocabulary of 6 (eoc 0, eos 2) with 3 hyps per beam: every hyp offers 5 of the 6
+    # words. Favouring the epsilon keeps hyps of a beam aligned, so that extensions spelling
+    # the same labels meet in the pool and merge; a weaker eos keeps hyps in the beam.
+    rng = np.random.default_rng(1000 + seed * 10 + config_index)
+    num_beams, k, vocab, src_len, max_steps = 2, 3, 6, 3, 10
+    bias = np.array([1.5, 0.0, -1.0, 0.0, 0.0, 0.0])
+    n = num_beams * k
+    kwargs = dict(eos_id=2, eoc_id=0, merge_paths=True, beam_size=3.0, num_hyps_per_beam=k)
+    kwargs.update(MERGE_CONFIGS[config_index])
+    ours = initial_state(num_beams, k, max_steps, src_len)
+    model = [np.array(a, copy=True) for a in ours]
+    stats = {}
+    for t in range(max_steps):
+        # Log-probabilities on a coarse grid: equal global scores (ties) are common too.
+        logits = np.round(rng.normal(size=[n, vocab]) * 2) / 2 + bias
+        scores = (logits - np.log(np.exp(logits).sum(1, keepdims=True))).astype(np.float32)
+        atten = rng.random([n, src_len]).astype(np.float32)
+        last_chunk = rng.random(n) < 0.3
+        got = ops.beam_search_step(scores, atten, *ours, last_chunk, t, **kwargs)
+        want = numpy_beam_search_step(scores, atten, model, last_chunk, t, stats=stats, **kwargs)
+        for name, g, w in zip(STATE_NAMES, got, want, strict=True):
+            np.testing.assert_array_equal(g, w, err_msg=f"{name} at step {t}")
+        ours, model = list(got[:11]), want[:11]
+    assert stats["merges"] > 0
+    assert (ours[5] >= 0).any(), "no hyp terminated"
 
 
 def test_large_vocab_matches_full_sort():

@@ -214,4 +214,127 @@ HypBatch HypsFromBeamSearchOuts(const BeamSearchOuts& o, int32_t eos_id) {
   return out;
 }
 
+TopKFromOuts TopKFromBeamSearchOuts(const BeamSearchOuts& o,
+                                    const float* cumulative_scores,
+                                    const float* cumulative_atten_probs,
+                                    const TopKFromOutsOptions& opt) {
+  const int64_t T = o.max_steps;
+  const int64_t N = o.num_hyps;
+  const int64_t S = o.src_len;
+  const int64_t K = opt.num_hyps_per_beam;
+  const int64_t L = opt.max_seq_length;
+  if (K <= 0 || N % K != 0) {
+    throw InvalidInput("hyps.shape[1] = " + std::to_string(N) +
+                       " must be a multiple of num_hyps_per_beam = " +
+                       std::to_string(K));
+  }
+  if (L <= 0) {
+    throw InvalidInput("max_seq_length must be positive, got " + std::to_string(L));
+  }
+  if (!(opt.length_normalization >= 0.0f) || !(opt.coverage_penalty >= 0.0f)) {
+    throw InvalidInput(
+        "length_normalization and coverage_penalty must be >= 0, got " +
+        std::to_string(opt.length_normalization) + " and " +
+        std::to_string(opt.coverage_penalty));
+  }
+  const bool coverage = opt.coverage_penalty > 0.0f;
+  if (coverage && S > 0 && cumulative_atten_probs == nullptr) {
+    throw InvalidInput("coverage_penalty > 0 needs cumulative_atten_probs");
+  }
+  const int64_t B = N / K;
+  const double alpha = opt.length_normalization;
+  const float r = opt.target_seq_length_ratio;
+  const float rb = r * opt.coverage_penalty;
+
+  // Back-pointers must stay within their beam: the chains of one beam's hyps
+  // are what its n-best is made of.
+  for (int64_t t = 1; t < T; ++t) {
+    for (int64_t n = 0; n < N; ++n) {
+      const int32_t prev = o.prev_hyps[t * N + n];
+      if (prev < 0 || prev >= N || prev % B != n % B) {
+        throw InvalidInput("prev_hyps[" + std::to_string(t) + ", " +
+                           std::to_string(n) + "] = " + std::to_string(prev) +
+                           " is not a slot of beam " + std::to_string(n % B) +
+                           " (slots b, b + B, ... below N = " +
+                           std::to_string(N) + ")");
+      }
+    }
+  }
+
+  std::vector<std::vector<DoneEntry>> pools(B);
+  for (int64_t t = 0; t < T; ++t) {
+    const double length_norm = std::pow((t + 1 + 5) / 5.0, alpha);
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t at = t * N + n;
+      if (!o.done_hyps[at]) continue;
+      float score = o.eos_scores[at];
+      if (t > 0) score += cumulative_scores[at - N];
+      float normalized = score / static_cast<float>(length_norm);
+      if (coverage) {
+        float penalty = 0.0f;
+        const float* c = cumulative_atten_probs + at * S;
+        for (int64_t p = 0; p < S; ++p) {
+          penalty += std::log(std::min(std::max(c[p] / r, 0.001f), 0.5f));
+        }
+        normalized += rb * penalty;
+      }
+      pools[n % B].push_back(DoneEntry{normalized, static_cast<int32_t>(t),
+                                       static_cast<int32_t>(n)});
+    }
+  }
+
+  TopKFromOuts out;
+  out.top.num_rows = N;
+  out.top.max_len = L;
+  out.top.ids.assign(N * L, 0);
+  out.top.lens.assign(N, 0);
+  out.top.scores.assign(N, 0.0f);
+  if (opt.populate_topk_hyps) {
+    out.hyps = EmptyBatch(N, T, S);
+    out.hyps.normalized.assign(N, 0.0f);
+  }
+  std::vector<int64_t> path;
+  for (int64_t b = 0; b < B; ++b) {
+    auto& pool = pools[b];
+    const int64_t kept = std::min<int64_t>(K, static_cast<int64_t>(pool.size()));
+    std::partial_sort(pool.begin(), pool.begin() + kept, pool.end(), Better);
+    for (int64_t j = 0; j < kept; ++j) {
+      const DoneEntry& e = pool[j];
+      const int64_t row = b * K + j;
+      const int64_t step = e.step;
+      const int64_t at = step * N + e.slot;
+      ChainSlots(o.prev_hyps, N, step, e.slot, "prev_hyps", &path);
+      // Lingvo wrote the tokens of a hyp longer than max_seq_length past the
+      // end of its row, into the next rows; here they are cut.
+      int32_t* ids = out.top.ids.data() + row * L;
+      for (int64_t s = 0; s < std::min(step, L); ++s) {
+        ids[s] = o.hyps[s * N + path[s]];
+      }
+      if (step < L) ids[step] = opt.eos_id;
+      out.top.lens[row] = static_cast<int32_t>(step + 1);
+      out.top.scores[row] = e.normalized;
+      if (!opt.populate_topk_hyps) continue;
+      int32_t* hyp_ids = out.hyps.ids.data() + row * T;
+      float* hyp_scores = out.hyps.scores.data() + row * T;
+      float* atten = out.hyps.atten_probs.data() + row * T * S;
+      for (int64_t s = 0; s < step; ++s) {
+        hyp_ids[s] = o.hyps[s * N + path[s]];
+        hyp_scores[s] = o.scores[s * N + path[s]];
+        if (S > 0) {
+          std::memcpy(atten + s * S, o.atten_probs + (s * N + path[s]) * S,
+                      sizeof(float) * S);
+        }
+      }
+      hyp_ids[step] = opt.eos_id;
+      hyp_scores[step] = o.eos_scores[at];
+      if (S > 0) {
+        std::memcpy(atten + step * S, o.eos_atten_probs + at * S, sizeof(float) * S);
+      }
+      out.hyps.lens[row] = static_cast<int32_t>(step + 1);
+      out.hyps.normalized[row] = e.normalized;
+    }
+  }
+  return out;
+}
+
 }  // namespace lingvo::ops::beam_search

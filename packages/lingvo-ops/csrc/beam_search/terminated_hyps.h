@@ -1,6 +1,7 @@
 // Terminated hypotheses as arrays: the n-best per beam (Lingvo's
-// TopKTerminatedHyps), their flattening (UnpackHyp), and the hyps of
-// TPU-style search outputs (HypsFromBeamSearchOuts).
+// TopKTerminatedHyps), their flattening (UnpackHyp), the hyps of TPU-style
+// search outputs (HypsFromBeamSearchOuts) and the fused n-best of those
+// outputs (TopKFromBeamSearchOuts).
 //
 // A batch of hypotheses is a struct of arrays with a leading shape `rows`
 // (e.g. [B, k]) and the longest possible hyp `max_len`:
@@ -95,6 +96,39 @@ struct BeamSearchOuts {
   const float* eos_atten_probs = nullptr;
 };
 HypBatch HypsFromBeamSearchOuts(const BeamSearchOuts& outs, int32_t eos_id);
+
+// TopKFromBeamSearchOuts: the best num_hyps_per_beam hyps of each beam among
+// those `outs.done_hyps` marks, without building every hyp first. The hyp
+// terminated at (t, n) scores eos_scores[t, n] + cumulative_scores[t - 1, n]
+// (t > 0), has length t + 1, and ranks by that score over
+// ((t + 6) / 5)^alpha plus r * beta * sum_p log(clip(c_p / r, 0.001, 0.5))
+// with c = cumulative_atten_probs[t, n, :] (all S positions; read only when
+// beta > 0); ties go to the earlier step, then the smaller slot.
+struct TopKFromOutsOptions {
+  int32_t num_hyps_per_beam = 1;
+  int64_t max_seq_length = 1;
+  int32_t eos_id = 2;
+  float length_normalization = 0.0f;  // alpha >= 0
+  float coverage_penalty = 0.0f;      // beta >= 0
+  float target_seq_length_ratio = 1.0f;
+  // Also build the kept hyps' per-step scores and attention (Lingvo's
+  // populate_topk_hyps); needs outs.scores, and attention when S > 0.
+  bool populate_topk_hyps = false;
+};
+struct TopKFromOuts {
+  // Beam-major rows b * K + j: ids [N, max_seq_length] (cut to the width,
+  // zero padded), lens [N] (the full length t + 1, 0 = no hyp) and the
+  // ranking scores [N].
+  UnpackedHyps top;
+  // With populate_topk_hyps: rows [B * K] of length T, normalized filled.
+  HypBatch hyps;
+};
+// `cumulative_scores` is [T, N]; `cumulative_atten_probs` [T, N, S] may be
+// null when beta == 0. Back-pointers must stay within their beam.
+TopKFromOuts TopKFromBeamSearchOuts(const BeamSearchOuts& outs,
+                                    const float* cumulative_scores,
+                                    const float* cumulative_atten_probs,
+                                    const TopKFromOutsOptions& options);
 
 }  // namespace lingvo::ops::beam_search
 

@@ -409,6 +409,94 @@ py::tuple HypsFromBeamSearchOuts(py::handle hyps_obj, py::handle prev_hyps_obj,
   return HypBatchToTuple(std::move(batch), Shape{T, N}, false);
 }
 
+// `obj` read as T of `expected` shape, or an empty array when it is None and
+// not `required` (`why` says when it is required).
+template <typename T>
+py::array_t<T, py::array::c_style> ReadOptional(py::handle obj, const char* name,
+                                                const Shape& expected,
+                                                const std::string& what,
+                                                bool required, const char* why) {
+  if (obj.is_none()) {
+    if (required) throw py::value_error(std::string(name) + " is required " + why);
+    return py::array_t<T, py::array::c_style>();
+  }
+  return Read<T>(obj, name, expected, what);
+}
+
+py::tuple TopKFromBeamSearchOuts(
+    py::handle hyps_obj, py::handle prev_hyps_obj, py::handle done_hyps_obj,
+    py::handle cumulative_scores_obj, py::handle eos_scores_obj,
+    py::handle scores_obj, py::handle atten_probs_obj,
+    py::handle eos_atten_probs_obj, py::handle cumulative_atten_probs_obj,
+    std::int32_t num_hyps_per_beam, std::int64_t max_seq_length,
+    float length_normalization, float coverage_penalty, std::int32_t eos_id,
+    float target_seq_length_ratio, bool populate_topk_hyps) {
+  const auto hyps = Read<std::int32_t>(hyps_obj, "hyps", {-1, -1}, "[T, N]");
+  const py::ssize_t T = hyps.shape(0);
+  const py::ssize_t N = hyps.shape(1);
+  const std::string tn = "[T, N] with " + Dims({{"T", T}, {"N", N}}) + " (hyps.shape)";
+  const auto prev = Read<std::int32_t>(prev_hyps_obj, "prev_hyps", {T, N}, tn);
+  const auto done = Read<bool>(done_hyps_obj, "done_hyps", {T, N}, tn);
+  const auto cum = Read<float>(cumulative_scores_obj, "cumulative_scores", {T, N}, tn);
+  const auto eos_scores = Read<float>(eos_scores_obj, "eos_scores", {T, N}, tn);
+  const bool coverage = coverage_penalty > 0.0f;
+  const char* for_hyps = "when populate_topk_hyps is True";
+  const auto scores = ReadOptional<float>(scores_obj, "scores", {T, N}, tn,
+                                          populate_topk_hyps, for_hyps);
+  // S comes from whichever attention input is given.
+  py::ssize_t S = 0;
+  const std::pair<py::handle, const char*> attention[] = {
+      {atten_probs_obj, "atten_probs"},
+      {eos_atten_probs_obj, "eos_atten_probs"},
+      {cumulative_atten_probs_obj, "cumulative_atten_probs"}};
+  for (const auto& [obj, name] : attention) {
+    if (obj.is_none()) continue;
+    S = Read<float>(obj, name, {T, N, -1}, "[T, N, S] with " + Dims({{"T", T}, {"N", N}}))
+            .shape(2);
+    break;
+  }
+  const std::string tns = "[T, N, S] with " + Dims({{"T", T}, {"N", N}, {"S", S}});
+  const auto atten = ReadOptional<float>(atten_probs_obj, "atten_probs", {T, N, S}, tns,
+                                         populate_topk_hyps, for_hyps);
+  const auto eos_atten = ReadOptional<float>(eos_atten_probs_obj, "eos_atten_probs",
+                                             {T, N, S}, tns, populate_topk_hyps, for_hyps);
+  const auto cum_atten =
+      ReadOptional<float>(cumulative_atten_probs_obj, "cumulative_atten_probs", {T, N, S},
+                          tns, coverage, "when coverage_penalty > 0");
+  bs::BeamSearchOuts o;
+  o.max_steps = T;
+  o.num_hyps = N;
+  o.src_len = S;
+  o.hyps = hyps.data();
+  o.prev_hyps = prev.data();
+  o.done_hyps = reinterpret_cast<const std::uint8_t*>(done.data());
+  o.eos_scores = eos_scores.data();
+  o.scores = scores ? scores.data() : nullptr;
+  o.atten_probs = atten ? atten.data() : nullptr;
+  o.eos_atten_probs = eos_atten ? eos_atten.data() : nullptr;
+  bs::TopKFromOutsOptions opt;
+  opt.num_hyps_per_beam = num_hyps_per_beam;
+  opt.max_seq_length = max_seq_length;
+  opt.eos_id = eos_id;
+  opt.length_normalization = length_normalization;
+  opt.coverage_penalty = coverage_penalty;
+  opt.target_seq_length_ratio = target_seq_length_ratio;
+  opt.populate_topk_hyps = populate_topk_hyps;
+  bs::TopKFromOuts out = RunKernel([&] {
+    return bs::TopKFromBeamSearchOuts(o, cum.data(),
+                                      cum_atten ? cum_atten.data() : nullptr, opt);
+  });
+  const py::ssize_t width = out.top.max_len;
+  py::object topk_hyps = py::none();
+  if (populate_topk_hyps) {
+    const py::ssize_t B = N / num_hyps_per_beam;
+    topk_hyps = HypBatchToTuple(std::move(out.hyps), Shape{B, num_hyps_per_beam}, true);
+  }
+  return py::make_tuple(VectorToArray(std::move(out.top.ids), Shape{N, width}),
+                        VectorToArray(std::move(out.top.lens), Shape{N}),
+                        VectorToArray(std::move(out.top.scores), Shape{N}), topk_hyps);
+}
+
 constexpr const char* kBeamSearchStepDoc = R"doc(
 One step of hyp-major beam search (Lingvo's ``BeamSearchStepV2``).
 
@@ -531,6 +619,52 @@ Raises:
   ValueError: A shape does not match or a back-pointer is out of range.
 )doc";
 
+constexpr const char* kTopKFromBeamSearchOutsDoc = R"doc(
+The best hyps of each beam straight from TPU-style beam-search outputs
+(Lingvo's ``TopKFromBeamSearchOuts``: ``hyps_from_beam_search_outs``,
+``top_k_terminated_hyps`` and ``unpack_hyp`` in one pass).
+
+The hyp terminated at (t, n) scores ``eos_scores[t, n] +
+cumulative_scores[t - 1, n]`` (t > 0), has length t + 1 and ranks by
+``score / ((t + 6) / 5)**alpha + r * beta * sum_p log(clip(c_p / r, 0.001,
+0.5))`` with c = ``cumulative_atten_probs[t, n]`` over all S positions; ties go
+to the earlier step, then the smaller slot. Each beam keeps its best K.
+
+Args:
+  hyps: int32 [T, N] tokens.
+  prev_hyps: int32 [T, N] back-pointers (within the beam).
+  done_hyps: bool [T, N] whether a hyp terminated at (t, n).
+  cumulative_scores: float32 [T, N] global score of each hyp after step t.
+  eos_scores: float32 [T, N] local score of eos.
+  scores: float32 [T, N] local scores; needed with ``populate_topk_hyps``.
+  atten_probs, eos_atten_probs: float32 [T, N, S]; needed with
+    ``populate_topk_hyps``.
+  cumulative_atten_probs: float32 [T, N, S] attention summed over the steps;
+    needed when ``coverage_penalty > 0``.
+  length_normalization: alpha >= 0.
+  coverage_penalty: beta >= 0.
+  num_hyps_per_beam: K; slot n belongs to beam n % (N / K).
+  max_seq_length: Width of the id rows (> 0).
+  eos_id: The terminal symbol written at position t.
+  target_seq_length_ratio: r.
+  populate_topk_hyps: Also return the kept hyps in full.
+
+Returns:
+  ``(ids, seq_lens, scores, topk_hyps)``, beam-major (row ``b * K + j`` is
+  the j-th best of beam b): int32 [N, max_seq_length] tokens (eos at t; a
+  longer hyp is cut to the width), int32 [N] lengths t + 1 (0 = no hyp;
+  Lingvo's length even when the row was cut) and float32 [N] ranking
+  scores. ``topk_hyps`` is None, or with ``populate_topk_hyps`` the tuple
+  ``(ids, lens, scores, atten_probs, normalized_scores)`` shaped [B, K, T],
+  [B, K], [B, K, T], [B, K, T, S] and [B, K], as ``top_k_terminated_hyps``
+  returns it (per-step local scores, eos last).
+
+Raises:
+  ValueError: A shape does not match, an input needed by the options is
+    None, an attribute is out of range, or a back-pointer leaves its beam.
+  TypeError: An input has the wrong kind of elements.
+)doc";
+
 }  // namespace
 
 void RegisterBeamSearch(py::module_& m) {
@@ -572,6 +706,16 @@ void RegisterBeamSearch(py::module_& m) {
         py::arg("atten_probs"), py::arg("eos_scores"),
         py::arg("eos_atten_probs"), py::kw_only(), py::arg("eos_id"),
         py::arg("num_hyps_per_beam"), kHypsFromBeamSearchOutsDoc + 1);
+  m.def("top_k_from_beam_search_outs", &TopKFromBeamSearchOuts, py::arg("hyps"),
+        py::arg("prev_hyps"), py::arg("done_hyps"), py::arg("cumulative_scores"),
+        py::arg("eos_scores"), py::arg("scores").none(true) = py::none(),
+        py::arg("atten_probs").none(true) = py::none(),
+        py::arg("eos_atten_probs").none(true) = py::none(),
+        py::arg("cumulative_atten_probs").none(true) = py::none(), py::kw_only(),
+        py::arg("num_hyps_per_beam"), py::arg("max_seq_length"),
+        py::arg("length_normalization") = 0.0f, py::arg("coverage_penalty") = 0.0f,
+        py::arg("eos_id") = 2, py::arg("target_seq_length_ratio") = 1.0f,
+        py::arg("populate_topk_hyps") = false, kTopKFromBeamSearchOutsDoc + 1);
 }
 
 }  // namespace lingvo::ops::bindings

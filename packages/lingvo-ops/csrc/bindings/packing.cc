@@ -13,6 +13,7 @@
 
 #include "bindings/bindings.h"
 #include "packing/pack_ops.h"
+#include "packing/pack_single_sequence.h"
 #include "packing/row_packer.h"
 
 namespace py = pybind11;
@@ -167,6 +168,23 @@ py::tuple ApplyPackingRows(py::handle segment_ids, py::handle indices_in_input,
                         VectorToArray(std::move(indices), {num_indices}));
 }
 
+py::tuple PackSingleSequence(py::handle input_lengths,
+                             std::int64_t max_packed_length,
+                             bool require_sequential_order) {
+  const Int64Array lengths = IntArray(input_lengths, "input_lengths", 1, "vector");
+  packing::PackedSingleSequence out;
+  {
+    // std::invalid_argument from the kernel reaches Python as ValueError.
+    py::gil_scoped_release release;
+    out = packing::PackSingleSequence(lengths.data(), lengths.shape(0),
+                                      max_packed_length,
+                                      require_sequential_order);
+  }
+  const std::vector<py::ssize_t> shape = {out.rows, out.width};
+  return py::make_tuple(VectorToArray(std::move(out.segment_ids), shape),
+                        VectorToArray(std::move(out.indices_in_input), shape));
+}
+
 }  // namespace
 
 void RegisterPacking(py::module_& m) {
@@ -182,6 +200,8 @@ See ``lingvo.ops.pack_sequences`` for the arguments and results.
       .def("__call__", &SequencePacker::Pack, py::arg("src_actual_seq_len"),
            py::arg("tgt_actual_seq_len"));
 
+  m.def("_pack_single_sequence", &PackSingleSequence, py::arg("input_lengths"),
+        py::arg("max_packed_length"), py::arg("require_sequential_order") = false);
   m.def("_apply_packing_gather", &ApplyPackingGather, py::arg("segment_ids"),
         py::arg("indices_in_input"), py::arg("n"), py::arg("length"));
   m.def("_apply_packing_rows", &ApplyPackingRows, py::arg("segment_ids"),

@@ -13,6 +13,7 @@
 #include "bindings/bindings.h"
 #include "bindings/text_args.h"
 #include "text/bpe.h"
+#include "text/file_cache.h"
 #include "text/text_file.h"
 #include "text/vocab.h"
 #include "text/word_piece.h"
@@ -23,6 +24,15 @@ namespace lingvo::ops::bindings {
 namespace {
 
 using VocabPtr = std::shared_ptr<text::Vocab>;
+using ConstVocabPtr = std::shared_ptr<const text::Vocab>;
+
+// The files the path-taking ops load, kept while unchanged (a few of each
+// kind). Never destroyed: other threads may still use them at exit.
+constexpr std::size_t kFilesPerCache = 8;
+auto& vocab_cache = *new text::FileCache<text::Vocab>(kFilesPerCache);
+auto& bpe_word_map_cache = *new text::FileCache<text::BpeWordMap>(kFilesPerCache);
+auto& bpe_vocab_cache = *new text::FileCache<text::BpeVocab>(kFilesPerCache);
+auto& ml_perf_cache = *new text::FileCache<text::MlPerfSubwordVocab>(kFilesPerCache);
 
 // os.fspath(obj) as a byte string path; TypeError for anything else.
 std::string PathArg(py::handle obj, const char* name) {
@@ -39,9 +49,9 @@ std::string PathArg(py::handle obj, const char* name) {
 // A Vocabulary object, a path, or (when `allow_lines`) a list of lines, as
 // a loaded vocabulary. A path or lines load with `load_ids`, else with
 // `default_load_ids`; a Vocabulary must agree with `load_ids` when given.
-VocabPtr ResolveVocab(py::handle vocab, std::optional<bool> load_ids,
-                      bool default_load_ids, const char* name,
-                      bool allow_lines) {
+ConstVocabPtr ResolveVocab(py::handle vocab, std::optional<bool> load_ids,
+                           bool default_load_ids, const char* name,
+                           bool allow_lines) {
   if (py::isinstance<text::Vocab>(vocab)) {
     auto ptr = vocab.cast<VocabPtr>();
     if (load_ids.has_value() && *load_ids != ptr->load_token_ids()) {
@@ -61,7 +71,8 @@ VocabPtr ResolveVocab(py::handle vocab, std::optional<bool> load_ids,
   }
   const std::string path = PathArg(vocab, name);
   py::gil_scoped_release release;
-  return std::make_shared<text::Vocab>(text::Vocab::FromFile(path, ids));
+  return vocab_cache.Get(path, ids ? "ids from column 2" : "ids from line numbers",
+                         [ids](const std::string& p) { return text::Vocab::FromFile(p, ids); });
 }
 
 // A scalar or 1-D batch of strings; `scalar` says which it was.
@@ -129,7 +140,7 @@ std::vector<py::ssize_t> ShapeOf(bool scalar, std::size_t n) {
 
 py::array VocabTokenToId(py::handle tokens, py::handle vocab,
                          std::optional<bool> load_ids) {
-  const VocabPtr v = ResolveVocab(vocab, load_ids, false, "vocab", true);
+  const ConstVocabPtr v = ResolveVocab(vocab, load_ids, false, "vocab", true);
   StringsArg arg = StringsOrScalar(tokens, "token");
   std::vector<int32_t> ids(arg.values.size());
   {
@@ -141,7 +152,7 @@ py::array VocabTokenToId(py::handle tokens, py::handle vocab,
 
 py::array TokenInVocab(py::handle tokens, py::handle vocab,
                        std::optional<bool> load_ids) {
-  const VocabPtr v = ResolveVocab(vocab, load_ids, false, "vocab", true);
+  const ConstVocabPtr v = ResolveVocab(vocab, load_ids, false, "vocab", true);
   StringsArg arg = StringsOrScalar(tokens, "token");
   // std::vector<bool> packs bits; numpy's bool is one byte.
   py::array_t<bool> out(ShapeOf(arg.scalar, arg.values.size()));
@@ -155,7 +166,7 @@ py::array TokenInVocab(py::handle tokens, py::handle vocab,
 
 py::array VocabIdToToken(py::handle ids, py::handle vocab,
                          std::optional<bool> load_ids) {
-  const VocabPtr v = ResolveVocab(vocab, load_ids, false, "vocab", true);
+  const ConstVocabPtr v = ResolveVocab(vocab, load_ids, false, "vocab", true);
   const IdsArg arg = IdsOrScalar(ids, "id");
   std::vector<std::string> tokens(arg.values.size());
   for (std::size_t i = 0; i < tokens.size(); ++i) {
@@ -181,7 +192,7 @@ py::tuple StrToVocabTokens(py::handle labels, py::handle vocab, bool append_eos,
     throw py::value_error("maxlen must be >= 1, got " + std::to_string(maxlen));
   }
   const std::vector<std::string> strings = LabelsToStrings(labels, "labels");
-  const VocabPtr v = ResolveVocab(vocab, load_ids, true, "vocab", false);
+  const ConstVocabPtr v = ResolveVocab(vocab, load_ids, true, "vocab", false);
   text::TokenBatch result;
   {
     py::gil_scoped_release release;
@@ -211,7 +222,7 @@ py::array NgramIdToToken(py::handle token_ids, py::handle seq_lengths,
                          const std::string& separator) {
   const auto [ids, lens] = IdsAndLengths(token_ids, seq_lengths);
   // Lingvo reads this vocabulary with line-number ids whatever its columns.
-  const VocabPtr v = ResolveVocab(ngram_vocab, std::optional<bool>(false),
+  const ConstVocabPtr v = ResolveVocab(ngram_vocab, std::optional<bool>(false),
                                   false, "ngram_vocab", false);
   std::vector<std::string> strings;
   {
@@ -233,8 +244,9 @@ py::tuple BpeWordsToIds(py::handle labels, py::handle tokenization_filepath,
   text::TokenBatch result;
   {
     py::gil_scoped_release release;
-    const text::BpeWordMap map = text::BpeWordMap::FromFile(path);
-    result = map.WordsToIds(strings, append_eos, maxlen, sos_id, eos_id);
+    const auto map = bpe_word_map_cache.Get(
+        path, "", [](const std::string& p) { return text::BpeWordMap::FromFile(p); });
+    result = map->WordsToIds(strings, append_eos, maxlen, sos_id, eos_id);
   }
   return BatchToTuple(std::move(result));
 }
@@ -246,8 +258,9 @@ py::array BpeIdsToWords(py::handle token_ids, py::handle seq_lengths,
   std::vector<std::string> strings;
   {
     py::gil_scoped_release release;
-    const text::BpeVocab vocab = text::BpeVocab::FromFile(path);
-    strings = vocab.IdsToWords(ids.data(), ids.shape(0), ids.shape(1), lens.data());
+    const auto vocab = bpe_vocab_cache.Get(
+        path, "", [](const std::string& p) { return text::BpeVocab::FromFile(p); });
+    strings = vocab->IdsToWords(ids.data(), ids.shape(0), ids.shape(1), lens.data());
   }
   return BytesArray(strings);
 }
@@ -259,8 +272,10 @@ py::array MlPerfSubwordIdToString(py::handle token_ids, py::handle seq_lengths,
   std::vector<std::string> strings;
   {
     py::gil_scoped_release release;
-    const auto vocab = text::MlPerfSubwordVocab::FromFile(path);
-    strings = vocab.IdsToStrings(ids.data(), ids.shape(0), ids.shape(1), lens.data());
+    const auto vocab = ml_perf_cache.Get(path, "", [](const std::string& p) {
+      return text::MlPerfSubwordVocab::FromFile(p);
+    });
+    strings = vocab->IdsToStrings(ids.data(), ids.shape(0), ids.shape(1), lens.data());
   }
   return BytesArray(strings);
 }
@@ -446,6 +461,25 @@ void RegisterVocab(py::module_& m) {
       .def_property_readonly("sos_id", &text::WordPieceModel::sos_id)
       .def_property_readonly("eos_id", &text::WordPieceModel::eos_id)
       .def("__len__", &text::WordPieceModel::size);
+
+  // For tests: how often each file cache answered and loaded, and a reset.
+  m.def("_file_cache_stats", [] {
+    py::dict out;
+    auto add = [&out](const char* kind, text::FileCacheStats s) {
+      out[kind] = py::make_tuple(s.hits, s.loads);
+    };
+    add("vocab", vocab_cache.stats());
+    add("bpe_word_map", bpe_word_map_cache.stats());
+    add("bpe_vocab", bpe_vocab_cache.stats());
+    add("ml_perf_subword", ml_perf_cache.stats());
+    return out;
+  });
+  m.def("_clear_file_caches", [] {
+    vocab_cache.Clear();
+    bpe_word_map_cache.Clear();
+    bpe_vocab_cache.Clear();
+    ml_perf_cache.Clear();
+  });
 
   m.def("vocab_token_to_id", &VocabTokenToId, py::arg("token"), py::arg("vocab"),
         py::arg("load_token_ids_from_vocab") = py::none(), kVocabTokenToIdDoc + 1);

@@ -4,13 +4,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
 namespace lingvo::ops::text {
 
-TextFile ReadSingleFile(const std::string& pattern) {
+std::string ResolveSingleFile(const std::string& pattern) {
   glob_t g{};
   const int rc = glob(pattern.c_str(), 0, nullptr, &g);
   std::vector<std::string> matches;
@@ -26,8 +27,24 @@ TextFile ReadSingleFile(const std::string& pattern) {
         "Did not match exactly one file with pattern: " + pattern + " (" +
         std::to_string(matches.size()) + " files match)");
   }
+  return matches[0];
+}
+
+FileStamp StampOf(const std::string& path) {
+  std::error_code error;
+  const auto mtime = std::filesystem::last_write_time(path, error);
+  if (error) throw FileReadError("Cannot stat " + path + ": " + error.message());
+  const auto size = std::filesystem::file_size(path, error);
+  if (error) throw FileReadError("Cannot stat " + path + ": " + error.message());
+  FileStamp stamp;
+  stamp.mtime = static_cast<int64_t>(mtime.time_since_epoch().count());
+  stamp.size = static_cast<uint64_t>(size);
+  return stamp;
+}
+
+TextFile ReadSingleFile(const std::string& pattern) {
   TextFile file;
-  file.path = matches[0];
+  file.path = ResolveSingleFile(pattern);
   std::ifstream in(file.path, std::ios::binary);
   if (!in) {
     throw FileReadError("Cannot open " + file.path + ": " + std::strerror(errno));

@@ -39,6 +39,23 @@ struct TextFile {
 // FileReadError when reading fails.
 TextFile ReadSingleFile(const std::string& pattern);
 
+// The one file that the glob `pattern` matches; the same errors as
+// ReadSingleFile except FileReadError.
+std::string ResolveSingleFile(const std::string& pattern);
+
+// What tells one version of a file from another: its modification time (in
+// the file system's resolution, nanoseconds on Linux) and size.
+struct FileStamp {
+  int64_t mtime = 0;
+  uint64_t size = 0;
+  bool operator==(const FileStamp& other) const {
+    return mtime == other.mtime && size == other.size;
+  }
+};
+
+// The stamp of `path`; throws FileReadError when it cannot be read.
+FileStamp StampOf(const std::string& path);
+
 // One line of a file, without its '\n', and its 1-based number.
 struct NumberedLine {
   std::string_view text;

@@ -255,7 +255,12 @@ class BaseTask(base_layer.BaseLayer):
     # ------------------------------------------------------------------ training
 
     def AdjustGradients(self, var_grads: list[tuple[tf.Variable, Any]]) -> list[Any]:
-        """A hook to change `[(var, grad)]` before a learner regularises and clips them."""
+        """A hook to change `[(var, grad)]` inside each learner's update (Lingvo's order).
+
+        It sees the gradients with the L1/L2 terms added, after the learner measured the
+        global gradient norm and before the non-finite check and clipping (which scales by
+        that norm); it does not run when the learner's `scale_gradients` is False.
+        """
         return var_grads
 
     def TrainStep(
@@ -317,7 +322,7 @@ class BaseTask(base_layer.BaseLayer):
     ) -> dict[str, Any]:
         """The second half of a training step, given each learner's `[(var, grad)]`.
 
-        Runs `AdjustGradients` and the learner's update for every learner, then
+        Runs every learner's update (with `AdjustGradients` as its gradient adjuster), then
         `PostTrainingStepUpdate`, the moving average of the weights, `PostEmaUpdate`, and the
         step counters. Distributed trainers compute (and all-reduce) the gradients themselves
         and call this once per step.
@@ -331,8 +336,12 @@ class BaseTask(base_layer.BaseLayer):
         out = {}
         skip_lp = self.GetVarsInCollection(weights.SKIP_LP_REGULARIZATION)
         for lrn in self.learners:
-            adjusted = self.AdjustGradients(var_grads[lrn.params.name])
-            stats = lrn.ApplyGradients(adjusted, step=self.global_step, skip_lp_vars=skip_lp)
+            stats = lrn.ApplyGradients(
+                var_grads[lrn.params.name],
+                step=self.global_step,
+                skip_lp_vars=skip_lp,
+                gradient_adjuster=self.AdjustGradients,
+            )
             out.update(lrn.EvalMetrics(stats, lrn.params.name))
         self.PostTrainingStepUpdate()
         if self.ema is not None:

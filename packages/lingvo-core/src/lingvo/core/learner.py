@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
@@ -11,6 +12,8 @@ from lingvo.core import base_layer, hyperparams, optimizer, schedule, weights
 from lingvo.core.nested_map import NestedMap
 
 __all__ = ["Learner"]
+
+VarGrads = list[tuple[tf.Variable, Any]]
 
 
 def _Flatten(variables: Any) -> list[tf.Variable]:
@@ -152,7 +155,12 @@ class Learner(base_layer.BaseLayer):
         return metrics, [(v, g) for v, g in zip(vs, grads, strict=True) if g is not None]
 
     def Apply(
-        self, loss_fn: Any, variables: Any, step: Any = None, skip_lp_vars: Any = None
+        self,
+        loss_fn: Any,
+        variables: Any,
+        step: Any = None,
+        skip_lp_vars: Any = None,
+        gradient_adjuster: Callable[[VarGrads], VarGrads] | None = None,
     ) -> tuple[Any, NestedMap]:
         """Computes the gradients of `loss_fn()` and applies them; returns (metrics, stats).
 
@@ -162,19 +170,39 @@ class Learner(base_layer.BaseLayer):
             L1/L2 terms), a nest of variables or a list of them.
           step: The step of the learning-rate schedule (None: the global step).
           skip_lp_vars: More variables exempt from the L1/L2 terms.
+          gradient_adjuster: As for `ApplyGradients` (a task's `AdjustGradients`).
         """
         metrics, var_grads = self.ComputeGradients(loss_fn, variables)
         skip = list(skip_lp_vars or [])
         if isinstance(variables, base_layer.BaseLayer):
             skip += variables.GetVarsInCollection(weights.SKIP_LP_REGULARIZATION)
-        stats = self.ApplyGradients(var_grads, step=step, skip_lp_vars=skip)
+        stats = self.ApplyGradients(
+            var_grads, step=step, skip_lp_vars=skip, gradient_adjuster=gradient_adjuster
+        )
         stats.loss = self._Loss(metrics)
         return metrics, stats
 
     def ApplyGradients(
-        self, var_grads: Any, step: Any = None, skip_lp_vars: Any = None
+        self,
+        var_grads: Any,
+        step: Any = None,
+        skip_lp_vars: Any = None,
+        gradient_adjuster: Callable[[VarGrads], VarGrads] | None = None,
     ) -> NestedMap:
         """Regularises, scales and applies `[(var, grad)]`; returns the step's statistics.
+
+        The order is Lingvo's: L2 then L1 terms are added to the gradients; the global
+        gradient (and variable) norm is measured; `gradient_adjuster` (a task's
+        `AdjustGradients`) changes the gradients; the step is non-finite if an adjusted
+        gradient or the measured norm is; clipping scales the adjusted gradients by the
+        norm measured before the adjustment. As in Lingvo, the adjuster runs only with
+        `scale_gradients`.
+
+        Args:
+          var_grads: `[(var, grad)]` pairs, or a nested mapping of them.
+          step: The step of the learning-rate schedule (None: the global step).
+          skip_lp_vars: Variables exempt from the L1/L2 terms.
+          gradient_adjuster: Optional; takes and returns `[(var, grad)]`.
 
         Returns:
           A `NestedMap` with `grad_norm`, `var_norm`, `grad_scale`, `has_nan_or_inf`,
@@ -185,10 +213,15 @@ class Learner(base_layer.BaseLayer):
         pairs = [(v, tf.convert_to_tensor(g)) for v, g in optimizer.VarGradPairs(var_grads)]
         stats = NestedMap()
         pairs = self._AddRegularization(pairs, skip_lp_vars or [], stats)
-        grads = [g for _, g in pairs]
-        grad_norm = tf.sqrt(_SumSquares(grads))
+        grad_norm = tf.sqrt(_SumSquares([g for _, g in pairs]))
         stats.grad_norm = grad_norm
         stats.var_norm = tf.sqrt(_SumSquares([v for v, _ in pairs]))
+        if p.scale_gradients and gradient_adjuster is not None:
+            pairs = [
+                (v, tf.convert_to_tensor(g))
+                for v, g in optimizer.VarGradPairs(gradient_adjuster(pairs))
+            ]
+        grads = [g for _, g in pairs]
         norm_bad = tf.logical_not(tf.math.is_finite(grad_norm))
         any_bad = tf.reduce_any(
             [tf.logical_not(tf.reduce_all(tf.math.is_finite(g))) for g in grads] or [False]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
 from collections.abc import Callable
 from typing import Any
 
@@ -180,6 +182,14 @@ class VocabFileTokenizer(BaseTokenizer):
             "Whether token ids come from the second column of token_vocab_filepath (else line "
             "numbers).",
         )
+        p.Define(
+            "lookup_in_graph",
+            True,
+            "Whether StringsToIds runs as TensorFlow string ops and a hash table holding the "
+            "kernel's own token ids (no Python per call, so tf.data runs it in parallel); False "
+            "calls the lingvo.ops kernel through tf.numpy_function. Both give the same outputs. "
+            "Delimiters with non-ASCII bytes always use the kernel.",
+        )
         return p
 
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
@@ -205,6 +215,73 @@ class VocabFileTokenizer(BaseTokenizer):
             self._vocab if not load_ids else ops.Vocabulary(path, load_token_ids_from_vocab=False),
         )
         setter(self, "_separator", separator)
+        setter(self, "_table", None)
+
+    def _LooksUpInGraph(self) -> bool:
+        delimiter = self.params.tokens_delimiter
+        return bool(self.params.lookup_in_graph) and all(ord(c) < 128 for c in delimiter)
+
+    def _Table(self) -> tf.lookup.StaticHashTable:
+        """token -> id over every token of the file, the ids asked of the kernel; built once."""
+        if self._table is None:
+            contents = pathlib.Path(os.fsdecode(self._vocab.path)).read_bytes()
+            # The kernel's file rule: '\n'-separated non-empty lines, the token before any TAB.
+            tokens = sorted({line.split(b"\t", 1)[0] for line in contents.split(b"\n") if line})
+            tokens = [t for t in tokens if t in self._vocab]
+            ids = ops.vocab_token_to_id(np.asarray(tokens, dtype=object), self._vocab)
+            with tf.init_scope():  # eager, outside any tf.data or tf.function graph
+                init = tf.lookup.KeyValueTensorInitializer(
+                    tf.constant(tokens, tf.string), tf.constant(ids, tf.int32)
+                )
+                table = tf.lookup.StaticHashTable(init, default_value=self._vocab.unk_id)
+            object.__setattr__(self, "_table", table)
+        return self._table
+
+    def StringsToIds(
+        self,
+        strs: Any,
+        max_length: int,
+        external_append_eos: bool | None = None,
+        languages: Any = None,
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Tokenizes a batch of strings; see `BaseTokenizer.StringsToIds`.
+
+        With `lookup_in_graph` the kernel's rules run as TensorFlow ops: split on any byte of
+        `tokens_delimiter` (each byte with an empty delimiter), drop pieces that are empty or
+        all ASCII whitespace, look up (unknown -> unk), keep the first `max_length` tokens.
+        """
+        if not self._LooksUpInGraph():
+            return super().StringsToIds(strs, max_length, external_append_eos, languages)
+        del languages
+        p = self.params
+        append_eos = p.append_eos if external_append_eos is None else bool(external_append_eos)
+        maxlen = int(max_length)
+        if maxlen < 1:
+            raise ValueError(
+                f"VocabFileTokenizer {p.name!r}: max_length must be >= 1, got {maxlen}"
+            )
+        strs = tf.convert_to_tensor(strs, tf.string)
+        static_batch = strs.shape[0] if strs.shape.rank else None
+        strs = tf.reshape(strs, [-1])
+        pieces = _SplitTokens(strs, p.tokens_delimiter)
+        rows = self._Table().lookup(pieces)[:, :maxlen]
+        n = tf.cast(rows.row_lengths(), tf.int32)
+        sos, eos = self._vocab.sos_id, self._vocab.eos_id
+        if p.pad_to_max_length:
+            width = tf.constant(maxlen)
+        else:
+            width = tf.reduce_max(tf.concat([tf.minimum(n + 1, maxlen), [0]], 0))
+        batch = tf.shape(strs)[0]
+        labels = rows.to_tensor(default_value=eos, shape=[batch, width])
+        ids = tf.concat([tf.fill([batch, 1], sos), labels], 1)[:, :width]
+        real = n + tf.cast(append_eos, tf.int32) * tf.cast(n < maxlen, tf.int32)
+        paddings = 1.0 - tf.sequence_mask(real, width, tf.float32)
+        shape = [static_batch, maxlen if p.pad_to_max_length else None]
+        return (
+            tf.ensure_shape(ids, shape),
+            tf.ensure_shape(labels, shape),
+            tf.ensure_shape(paddings, shape),
+        )
 
     def _StringsToIdsFn(self, max_length, append_eos, pad):
         vocab, delimiter = self._vocab, self.params.tokens_delimiter
@@ -228,6 +305,18 @@ class VocabFileTokenizer(BaseTokenizer):
             return ops.ngram_id_to_token(ids, lens, vocab, ngram_separator=separator)
 
         return Fn
+
+
+def _SplitTokens(strs: tf.Tensor, delimiter: str) -> tf.RaggedTensor:
+    """The kernel's token split of each string, as a ragged [batch, None] string tensor."""
+    if not delimiter:  # every byte is a token, blanks included
+        return tf.strings.bytes_split(strs)
+    if len(delimiter) > 1:  # any byte of the delimiter splits: map them all to the first
+        byte_class = "".join(f"\\x{ord(c):02x}" for c in delimiter)
+        strs = tf.strings.regex_replace(strs, f"[{byte_class}]", delimiter[0])
+    pieces = tf.strings.split(strs, sep=delimiter[0])
+    blank = tf.strings.regex_full_match(pieces.flat_values, "[ \\t\\n\\v\\f\\r]*")
+    return tf.ragged.boolean_mask(pieces, pieces.with_flat_values(tf.logical_not(blank)))
 
 
 class WpmTokenizer(BaseTokenizer):

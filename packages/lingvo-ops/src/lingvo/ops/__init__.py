@@ -27,6 +27,7 @@ from lingvo.ops._ops import (
     read_records,
     str_to_vocab_tokens,
     token_in_vocab,
+    top_k_from_beam_search_outs,
     top_k_terminated_hyps,
     unpack_hyp,
     vocab_id_to_token,
@@ -34,9 +35,11 @@ from lingvo.ops._ops import (
 )
 from lingvo.ops._packing import (
     PackedSequences,
+    PackedSingleSequence,
     SequencePacker,
     apply_packing,
     pack_sequences,
+    pack_single_sequence,
 )
 
 __version__ = "0.1.0"
@@ -47,6 +50,7 @@ __all__ = [
     "DataLossError",
     "EditCounts",
     "PackedSequences",
+    "PackedSingleSequence",
     "PaddedBatch",
     "RecordYielder",
     "SequencePacker",
@@ -69,10 +73,12 @@ __all__ = [
     "ml_perf_subword_id_to_string",
     "ngram_id_to_token",
     "pack_sequences",
+    "pack_single_sequence",
     "pad_and_stack",
     "read_records",
     "str_to_vocab_tokens",
     "token_in_vocab",
+    "top_k_from_beam_search_outs",
     "top_k_terminated_hyps",
     "unpack_hyp",
     "vocab_id_to_token",

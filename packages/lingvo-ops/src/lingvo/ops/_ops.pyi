@@ -372,6 +372,68 @@ def hyps_from_beam_search_outs(
       ValueError: A shape does not match or a back-pointer is not a slot.
     """
 
+def top_k_from_beam_search_outs(
+    hyps: npt.ArrayLike,
+    prev_hyps: npt.ArrayLike,
+    done_hyps: npt.ArrayLike,
+    cumulative_scores: npt.ArrayLike,
+    eos_scores: npt.ArrayLike,
+    scores: npt.ArrayLike | None = None,
+    atten_probs: npt.ArrayLike | None = None,
+    eos_atten_probs: npt.ArrayLike | None = None,
+    cumulative_atten_probs: npt.ArrayLike | None = None,
+    *,
+    num_hyps_per_beam: int,
+    max_seq_length: int,
+    length_normalization: float = 0.0,
+    coverage_penalty: float = 0.0,
+    eos_id: int = 2,
+    target_seq_length_ratio: float = 1.0,
+    populate_topk_hyps: bool = False,
+) -> tuple[
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.float32],
+    tuple[
+        npt.NDArray[np.int32],
+        npt.NDArray[np.int32],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float32],
+    ]
+    | None,
+]:
+    """The best hyps per beam of TPU-style outputs (Lingvo's TopKFromBeamSearchOuts).
+
+    The hyp terminated at (t, n) scores ``eos_scores[t, n] + cumulative_scores[t - 1, n]``,
+    has length t + 1 and ranks by ``score / ((t + 6) / 5)**alpha + r * beta *
+    sum_p log(clip(c_p / r, 0.001, 0.5))``, c = ``cumulative_atten_probs[t, n]``; ties go to
+    the earlier step, then the smaller slot.
+
+    Args:
+      hyps, prev_hyps: int32 [T, N] tokens and back-pointers (within the beam).
+      done_hyps: bool [T, N] whether a hyp terminated at (t, n).
+      cumulative_scores, eos_scores: float32 [T, N].
+      scores, atten_probs, eos_atten_probs: [T, N] and [T, N, S]; needed with
+        ``populate_topk_hyps``.
+      cumulative_atten_probs: float32 [T, N, S]; needed when ``coverage_penalty > 0``.
+      num_hyps_per_beam: K; slot n belongs to beam n % (N / K).
+      max_seq_length: Width of the id rows.
+      length_normalization, coverage_penalty: alpha, beta >= 0.
+      eos_id: The terminal symbol.
+      target_seq_length_ratio: r.
+      populate_topk_hyps: Also return the kept hyps in full.
+
+    Returns:
+      ``(ids, seq_lens, scores, topk_hyps)`` beam-major (row b * K + j): int32
+      [N, max_seq_length], int32 [N] (t + 1; 0 = no hyp), float32 [N]; ``topk_hyps`` is
+      None or ``top_k_terminated_hyps``' tuple shaped [B, K, ...].
+
+    Raises:
+      ValueError: A shape does not match, an input the options need is None, an attribute is
+        out of range, or a back-pointer leaves its beam.
+    """
+
 # Packing (csrc/packing/); the public wrappers are in _packing.py.
 
 class SequencePacker:
@@ -395,6 +457,9 @@ class SequencePacker:
         npt.NDArray[np.int32],
     ]: ...
 
+def _pack_single_sequence(
+    input_lengths: npt.ArrayLike, max_packed_length: int, require_sequential_order: bool = False
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]: ...
 def _apply_packing_gather(
     segment_ids: npt.ArrayLike, indices_in_input: npt.ArrayLike, n: int, length: int
 ) -> npt.NDArray[np.int64]: ...

@@ -1,4 +1,5 @@
-"""Packing of short examples into fixed-size rows: pack_sequences and apply_packing."""
+"""Packing of short examples into fixed-size rows: pack_sequences, pack_single_sequence and
+apply_packing."""
 
 from __future__ import annotations
 
@@ -69,6 +70,51 @@ def pack_sequences(
     """
     packer = _ops.SequencePacker(packed_batch_size, packed_src_seq_len, packed_tgt_seq_len, seed)
     return PackedSequences(*packer(src_actual_seq_len, tgt_actual_seq_len))
+
+
+class PackedSingleSequence(NamedTuple):
+    """Where each example went, as in Lingvo's PackSingleSequence outputs.
+
+    Both arrays are int32 shaped [rows, max_packed_length].
+    """
+
+    segment_ids: np.ndarray  # 1-based order of the example within its row; 0 where padded.
+    indices_in_input: np.ndarray  # The example's index; -1 where padded.
+
+
+def pack_single_sequence(
+    input_lengths: npt.ArrayLike,
+    max_packed_length: int,
+    require_sequential_order: bool = False,
+) -> PackedSingleSequence:
+    """Packs examples of one length each into rows (Lingvo's PackSingleSequence).
+
+    With ``require_sequential_order`` the examples fill rows in input order, a new row
+    starting whenever the next example would overflow the current one. Otherwise the rows
+    come from best-fit decreasing: longest example first (ties by index), each into the row
+    with the least room left that still holds it (ties: the earliest row), else a new row.
+    Within a row the examples are laid out in increasing input index; a zero-length example
+    takes a segment id but no position. The result plugs into ``apply_packing``.
+
+    Args:
+      input_lengths: Integer lengths shaped [batch], each in [0, max_packed_length].
+      max_packed_length: Positions per row.
+      require_sequential_order: Keep the input order across rows (e.g. for evaluation).
+
+    Returns:
+      A ``PackedSingleSequence`` of ``segment_ids`` (0 where padded) and
+      ``indices_in_input`` (-1 where padded), int32 [rows, max_packed_length]; no rows for
+      an empty input.
+
+    Raises:
+      ValueError: ``input_lengths`` is not a vector, or a length is negative or longer than
+        ``max_packed_length`` (the message names its index: "Input length at index i is too
+        long").
+      TypeError: ``input_lengths`` does not hold integers.
+    """
+    return PackedSingleSequence(
+        *_ops._pack_single_sequence(input_lengths, max_packed_length, require_sequential_order)
+    )
 
 
 def apply_packing(

@@ -153,8 +153,14 @@ class AsrDecoder(base_layer.BaseLayer):
         ctx, _, atten_state = self.atten.ComputeContextVectorWithSource(
             theta.atten, packed, zero_query, atten_state
         )
+        ctx = self._StaticContext(ctx)
         cells = [c.zero_state(t, batch) for c, t in zip(self.rnn_cell, theta.rnn_cell, strict=True)]
         return NestedMap(cells=cells, ctx=ctx, atten_state=atten_state)
+
+    def _StaticContext(self, ctx: tf.Tensor) -> tf.Tensor:
+        # Location-sensitive attention loses the context depth when the batch size is
+        # unknown at tracing; loops over the step need it static.
+        return tf.ensure_shape(ctx, [None, self.params.source_dim])
 
     def _Step(self, theta, packed, state, emb, padding) -> tuple[NestedMap, tf.Tensor, tf.Tensor]:
         """One step; returns `(new_state, softmax_input [n, dim], atten_probs [n, source])`."""
@@ -167,6 +173,7 @@ class AsrDecoder(base_layer.BaseLayer):
         ctx, probs, atten_state = self.atten.ComputeContextVectorWithSource(
             theta.atten, packed, x, state.atten_state
         )
+        ctx = self._StaticContext(ctx)
         cells = [c0]
         for i in range(1, p.rnn_layers):
             ci, _ = self.rnn_cell[i].FProp(
@@ -293,7 +300,12 @@ class AsrDecoder(base_layer.BaseLayer):
             return tf.reshape(x, [n, -1])
 
         def Unflat(x, like):
-            return tf.reshape(x, [-1, *like.shape[1:].as_list()])
+            # Dims unknown when tracing (the source length of location-sensitive attention's
+            # cumulative probabilities) come from the template's runtime shape.
+            dims = like.shape[1:].as_list()
+            if any(d is None for d in dims):
+                return tf.reshape(x, tf.concat([[-1], tf.shape(like)[1:]], 0))
+            return tf.reshape(x, [-1, *dims])
 
         def Init(theta, enc, num_hyps):
             del enc, num_hyps

@@ -279,6 +279,13 @@ class MelAsrFrontend(base_layer.BaseLayer):
         Returns:
           A numpy array shaped [frames, num_bins * stack].
         """
-        pcm = tf.convert_to_tensor(samples, tf.float32)[tf.newaxis] * 32768.0
-        out = self.FProp(self.theta, NestedMap(src_inputs=pcm))
-        return out.src_inputs[0, :, :, 0].numpy()
+        fn = self.__dict__.get("_extract_fn")
+        if fn is None:
+            # One graph for every length: the eager FProp costs more than the maths here.
+            def Extract(pcm: tf.Tensor) -> tf.Tensor:
+                out = self.FProp(self.theta, NestedMap(src_inputs=pcm[tf.newaxis] * 32768.0))
+                return out.src_inputs[0, :, :, 0]
+
+            fn = tf.function(Extract, input_signature=[tf.TensorSpec([None], tf.float32)])
+            object.__setattr__(self, "_extract_fn", fn)
+        return fn(tf.convert_to_tensor(samples, tf.float32)).numpy()

@@ -6,8 +6,21 @@ import tensorflow as tf
 
 from lingvo.core import base_input_generator, hyperparams
 from lingvo.core.nested_map import NestedMap
+from lingvo.tasks.lm.tools import vocab
 
 __all__ = ["LmInput"]
+
+
+def _CheckWordVocab(params: hyperparams.InstantiableParams) -> None:
+    """Checks a word vocabulary file before the tokenizer reads it.
+
+    The tokenizer would accept a repeated word (the later line silently wins) and reports a
+    missing special token without a line; the lm1b layout check names the line.
+    """
+    tok = params.tokenizer
+    path = getattr(tok, "token_vocab_filepath", None) if tok is not None else None
+    if path and getattr(tok, "load_token_ids_from_vocab", True):
+        vocab.CheckVocab(path)
 
 
 class LmInput(base_input_generator.BaseSequenceInputGenerator):
@@ -22,7 +35,9 @@ class LmInput(base_input_generator.BaseSequenceInputGenerator):
     The bucket key is the word count, not the character count: Lingvo meant characters but,
     under TF2's string-split semantics, its key counts words, and its fixtures depend on that.
     Lines longer than the last bucket bound are dropped; empty (or all-space) lines are
-    skipped. Both are counted: see `InputStats()`.
+    skipped. Both are counted: see `InputStats()` (the task puts the counts in its training
+    metrics). A word vocabulary (`tokenizer.token_vocab_filepath`) must be in the lm1b
+    layout: the four special tokens first, no word twice (`tools.vocab.CheckVocab`).
     """
 
     @classmethod
@@ -40,11 +55,22 @@ class LmInput(base_input_generator.BaseSequenceInputGenerator):
         return p
 
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
+        _CheckWordVocab(params)
         super().__init__(params)
         setter = object.__setattr__  # outside TF's tracking: counters, not model state
         setter(self, "_num_empty", tf.Variable(0, dtype=tf.int64, trainable=False))
         setter(self, "_num_too_long", tf.Variable(0, dtype=tf.int64, trainable=False))
         setter(self, "_num_kept", tf.Variable(0, dtype=tf.int64, trainable=False))
+
+    @property
+    def num_empty_lines(self) -> tf.Variable:
+        """The counter of lines skipped as empty (an int64 variable, read in graphs)."""
+        return self._num_empty
+
+    @property
+    def num_too_long_lines(self) -> tf.Variable:
+        """The counter of lines dropped for having more words than the last bucket bound."""
+        return self._num_too_long
 
     def InputStats(self) -> dict[str, int]:
         """Returns the record counts since the generator was built, over every pass read.

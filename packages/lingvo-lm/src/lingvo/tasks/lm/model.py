@@ -46,6 +46,8 @@ class LanguageModel(base_model.BaseTask):
       `num_predictions + 1e-4`; 1.0 in sampled-softmax training, where the softmax reports
       the labels as its argmax (Lingvo's behaviour).
     - `num_predictions` (the summed label weights) and `num_words`, each with weight 1.
+    - In training only: `num_empty_lines` and `num_too_long_lines`, the input lines
+      `LmInput` skipped so far (so they reach the training summaries), weight 1.
 
     Child: `lm`. With `train.max_lstm_gradient_norm > 0`, the gradients of `lm.rnns` are
     clipped together to that global norm before the learner's own clipping.
@@ -56,7 +58,6 @@ class LanguageModel(base_model.BaseTask):
         """Returns the task params with Lingvo's language-model training defaults."""
         p = super().Params()
         p.name = "lm"
-        p.input = input_generator.LmInput.Params()
         p.Define("lm", layers.RnnLm.Params(), "The params of the language-model layer.")
         p.train.Define(
             "max_lstm_gradient_norm",
@@ -145,8 +146,25 @@ class LanguageModel(base_model.BaseTask):
             "num_predictions": (num_preds, tf.constant(1.0)),
             "num_words": (num_words, tf.constant(1.0)),
         }
+        metrics.update(self._InputCounts())
         per_sentence = tf.reduce_sum(predictions.per_example_xent * weights, axis=0)
         return metrics, {"loss": per_sentence}
+
+    def _InputCounts(self) -> dict[str, tuple[Any, Any]]:
+        """In training, the lines `LmInput` skipped so far, so the summaries carry them.
+
+        `num_empty_lines` and `num_too_long_lines` (more words than the last bucket bound)
+        count since the input generator was built, each with weight 1; none in evaluation
+        or before the task's own input generator exists.
+        """
+        gen = self.__dict__.get("_input_generator")
+        if run_mode.IsEvalMode() or not isinstance(gen, input_generator.LmInput):
+            return {}
+        one = tf.constant(1.0)
+        return {
+            "num_empty_lines": (tf.cast(gen.num_empty_lines, tf.float32), one),
+            "num_too_long_lines": (tf.cast(gen.num_too_long_lines, tf.float32), one),
+        }
 
     # ------------------------------------------------------------------ training
 

@@ -171,17 +171,20 @@ def _Rows(x: tf.Tensor, n: Any, lead: list[Any]) -> tf.Tensor:
     return tf.reshape(x, [*lead, n, -1])
 
 
-def _ToHypMajor(x: tf.Tensor, n: Any) -> tf.Tensor:
-    """[time, n * h, ...] cache tensor -> [n, time, h * ...] (hyps on axis 0)."""
+def _ToHypRows(x: tf.Tensor, n: Any) -> tf.Tensor:
+    """[time, n * h, ...] cache tensor -> [time, n, h * ...]: hyps on axis 1, a reshape only.
+
+    The beam-search helper reorders these along axis 1 (`batch_major_state=False`), so the
+    caches are never transposed.
+    """
     lead = [x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]]
-    return tf.transpose(_Rows(x, n, lead), [1, 0, 2])
+    return _Rows(x, n, lead)
 
 
-def _FromHypMajor(y: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
-    """Inverse of `_ToHypMajor`, given a tensor shaped like the original cache."""
-    x = tf.transpose(y, [1, 0, 2])
+def _FromHypRows(y: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """Inverse of `_ToHypRows`, given a tensor shaped like the original cache."""
     rest = like.shape[2:].as_list()
-    return tf.reshape(x, [tf.shape(x)[0], -1, *rest])
+    return tf.reshape(y, [tf.shape(y)[0], -1, *rest])
 
 
 class TransformerDecoder(MTBaseDecoder):
@@ -203,12 +206,18 @@ class TransformerDecoder(MTBaseDecoder):
             transformer_layers.StackedTransformerLayers.Params().Set(num_layers=6),
             "The Transformer layers; dims, masking and cross-attention are set here.",
         )
-        p.beam_search.Set(length_normalization=0.5, coverage_penalty=0.0)
+        # Caches are time-major ([time, hyps, ...]): reordered along axis 1, as Lingvo does.
+        p.beam_search.Set(length_normalization=0.5, coverage_penalty=0.0, batch_major_state=False)
         return p
 
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
+        if p.beam_search.batch_major_state:
+            raise ValueError(
+                f"{self}: beam_search.batch_major_state must be False: the decoding caches "
+                "are time-major, so hyps are reordered along axis 1"
+            )
         d = p.model_dim
         _input_embedding.CreateChildren(self)
         stack = p.trans_stack.Copy().Set(
@@ -270,8 +279,9 @@ class TransformerDecoder(MTBaseDecoder):
         """
         p = self.params
         search_outputs, k = self._SearchOutputs(encoder_outputs, num_hyps_per_beam)
-        encoded = tf.tile(encoder_outputs.encoded, [1, k, 1])
-        padding = tf.tile(encoder_outputs.padding, [1, k])
+        # Not tiled: hyp row j * batch + b attends source column b (the attention maps query
+        # rows to source columns modulo the source batch), as in MTDecoderV1.
+        encoded, padding = encoder_outputs.encoded, encoder_outputs.padding
         n = _NumHyps(encoder_outputs.encoded, k)
         stack = self.trans_stack
         template = stack.InitStates(theta.trans_stack, n, p.target_seq_len)
@@ -284,12 +294,12 @@ class TransformerDecoder(MTBaseDecoder):
                 atten_probs=tf.zeros([n, tf.shape(encoded)[0]]),
             )
             return results, NestedMap(
-                caches=tf.nest.map_structure(lambda x: _ToHypMajor(x, n), caches)
+                caches=tf.nest.map_structure(lambda x: _ToHypRows(x, n), caches)
             )
 
         def Pre(theta, enc, step_ids, states, num_hyps, cur_step):
             del enc, num_hyps
-            caches = tf.nest.map_structure(_FromHypMajor, states.caches, template)
+            caches = tf.nest.map_structure(_FromHypRows, states.caches, template)
             h = self._Embed(theta, step_ids[:, 0], tf.reshape(cur_step, [1]))
             new_caches, probs = [], []
             for layer, layer_theta, cache in zip(
@@ -309,7 +319,7 @@ class TransformerDecoder(MTBaseDecoder):
             )
             new_caches = NestedMap(x_layers=new_caches)
             return results, NestedMap(
-                caches=tf.nest.map_structure(lambda x: _ToHypMajor(x, n), new_caches)
+                caches=tf.nest.map_structure(lambda x: _ToHypRows(x, n), new_caches)
             )
 
         def Post(theta, enc, new_step_ids, states):

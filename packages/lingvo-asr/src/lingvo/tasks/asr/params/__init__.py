@@ -4,4 +4,4 @@ Importing this package imports every experiment module of the family, so that th
 sees their `@RegisterSingleTaskModel` classes.
 """
 
-from lingvo.tasks.asr.params import librispeech  # noqa: F401
+from lingvo.tasks.asr.params import fsdd, librispeech  # noqa: F401

@@ -1,1 +1,1 @@
-"""Command-line tools of the lm family: the lm1b-layout vocabulary builder."""
+"""Command-line tools of the lm family: the lm1b vocabulary builder, scoring and sampling."""

@@ -1,0 +1,115 @@
+"""Multi30k word-level LMs for PyPI lingvo 0.14.2: the reference side of `lm_rnn`/`lm_transformer`.
+
+The lingvo wheel ships no `tasks/*/params`. With this folder on PYTHONPATH,
+`--model=multi30k_lm.LstmLm` (or `multi30k_lm.TransformerLm`) finds this module. It is
+written for Lingvo's API with the hyperparameters of our `lm.multi30k.LstmLm` and
+`lm.multi30k.TransformerLm` (`packages/lingvo-lm/src/lingvo/tasks/lm/params/multi30k.py`),
+not copied from Lingvo. The corpus folder comes from `LM_MULTI30K_DIR` (train.txt,
+val.txt, vocab.txt), the same files our side reads. Lingvo's sampled softmax is its
+`SimpleFullSoftmax` with `num_sampled > 0`.
+"""
+
+import os
+
+from lingvo import model_registry
+from lingvo.core import base_model_params, optimizer, schedule, tokenizers
+from lingvo.tasks.lm import input_generator, layers, model
+
+CORPUS_DIR = os.environ.get("LM_MULTI30K_DIR", "/tmp/lm_multi30k")
+
+
+def _VocabSize(path):
+    if not os.path.exists(path):
+        return 0
+    with open(path, encoding="utf-8") as f:
+        return sum(1 for _ in f)
+
+
+class _Multi30kLm(base_model_params.SingleTaskModelParams):
+    """Train: train.txt shuffled and repeated; Dev/Test: val.txt (1,014 sentences)."""
+
+    MAX_TOKENS = 52
+    BUCKETS = [10, 20, 30, 50]
+    BATCH = 64
+    LEARNING_RATE = 2e-3
+
+    @property
+    def vocab_size(self):
+        return _VocabSize(os.path.join(CORPUS_DIR, "vocab.txt"))
+
+    def _Input(self, name, is_eval):
+        p = input_generator.LmInput.Params()
+        p.name = name
+        p.file_pattern = "text:" + os.path.join(CORPUS_DIR, name + ".txt")
+        p.bucket_upper_bound = list(self.BUCKETS)
+        p.bucket_batch_limit = [self.BATCH] * len(self.BUCKETS)
+        p.target_max_length = self.MAX_TOKENS
+        p.file_buffer_size = 1 if is_eval else 10000
+        p.file_parallelism = 1
+        p.num_batcher_threads = 1
+        p.tokenizer = tokenizers.VocabFileTokenizer.Params()
+        p.tokenizer.token_vocab_filepath = os.path.join(CORPUS_DIR, "vocab.txt")
+        p.tokenizer.vocab_size = self.vocab_size
+        p.tokenizer.target_sos_id = 1
+        p.tokenizer.target_eos_id = 2
+        p.tokenizer.target_unk_id = 3
+        return p
+
+    def Train(self):
+        return self._Input("train", False)
+
+    def Dev(self):
+        p = self._Input("val", True)
+        p.num_samples = 1014
+        return p
+
+    def Test(self):
+        return self.Dev()
+
+    def _Task(self, lm):
+        p = model.LanguageModel.Params()
+        p.name = "multi30k_lm"
+        p.lm = lm
+        p.eval.samples_per_summary = 1014
+        tp = p.train
+        tp.learning_rate = self.LEARNING_RATE
+        tp.optimizer = optimizer.Adam.Params()
+        tp.lr_schedule = schedule.PiecewiseConstantSchedule.Params().Set(
+            boundaries=[], values=[1.0]
+        )
+        tp.clip_gradient_norm_to_value = 1.0
+        tp.grad_norm_to_clip_to_zero = 100.0
+        tp.l2_regularizer_weight = None
+        tp.save_interval_seconds = 3600
+        tp.summary_interval_steps = 100
+        return p
+
+
+@model_registry.RegisterSingleTaskModel
+class LstmLm(_Multi30kLm):
+    """2 LSTMs of 512 cells over 512-wide embeddings, a sampled softmax of 512 classes."""
+
+    def Task(self):
+        lm = layers.RnnLm.CommonParams(
+            vocab_size=self.vocab_size, emb_dim=512, num_layers=2, rnn_dims=512, residual_start=3
+        )
+        lm.softmax.num_sampled = 512
+        return self._Task(lm)
+
+
+@model_registry.RegisterSingleTaskModel
+class TransformerLm(_Multi30kLm):
+    """4 causal Transformer layers, model dim 256, 4 heads, feed-forward 1024, full softmax."""
+
+    def Task(self):
+        lm = layers.TransformerLm.CommonParams(
+            model_dim=256,
+            hidden_dim=1024,
+            num_heads=4,
+            num_layers=4,
+            learning_rate=self.LEARNING_RATE,
+            warmup_steps=0,
+            vocab_size=self.vocab_size,
+            residual_dropout_prob=0.0,
+        )
+        return self._Task(lm)

@@ -1,0 +1,255 @@
+"""A connected-digit task (like TIDIGITS) built from the Free Spoken Digit Dataset.
+
+FSDD holds single digits, 8 kHz mono WAV files named `{digit}_{speaker}_{take}.wav`. Each
+utterance here is 2 to 7 recordings of one speaker joined with short random silences,
+resampled to 16 kHz; its transcript is the digits as words (`three one four`). The test
+speaker (`theo` by default) is held out entirely: none of their recordings is in training.
+
+The tool writes, under `--out`:
+
+* `wav/{train,test}/<uttid>.wav` (16-bit PCM, 16 kHz) and `{train,test}.txt` (`uttid words`);
+* `train.tfrecords-%5.5d-of-%5.5d` and `test.tfrecords-00000-of-00001` through the feature
+  tool (`create_asr_features.WriteFeatures`, 80 log-mel bins);
+* `digits.vocab`: the word vocabulary (`<unk>`, `<s>`, `</s>`, then `zero` to `nine`).
+
+    python -m lingvo.tasks.asr.tools.fsdd_digits --fsdd_dir=fsdd/recordings --out=/tmp/fsdd
+
+Everything is determined by `--seed`: the same seed gives the same files, byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import os
+import random
+import re
+import sys
+import wave
+from collections.abc import Sequence
+
+import numpy as np
+
+from lingvo.tasks.asr import audio
+
+__all__ = [
+    "DIGIT_WORDS",
+    "SOURCE_RATE",
+    "TARGET_RATE",
+    "BuildCorpus",
+    "ListRecordings",
+    "Main",
+    "MakeUtterances",
+    "Synthesize",
+    "Utterance",
+    "WriteVocab",
+]
+
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+SOURCE_RATE = 8000
+TARGET_RATE = 16000
+_NAME = re.compile(r"^([0-9])_([A-Za-z]+)_([0-9]+)\.wav$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Utterance:
+    """One connected-digit utterance: which recordings, and the silence before each."""
+
+    uttid: str
+    speaker: str
+    digits: tuple[int, ...]
+    paths: tuple[str, ...]
+    gaps_s: tuple[float, ...]  # silence before each recording after the first (seconds)
+
+    @property
+    def transcript(self) -> str:
+        return " ".join(DIGIT_WORDS[d] for d in self.digits)
+
+
+def ListRecordings(fsdd_dir: str) -> dict[str, list[tuple[int, str]]]:
+    """Maps each speaker to their `(digit, path)` recordings, sorted by file name.
+
+    Raises:
+      ValueError: If the folder holds no `{digit}_{speaker}_{take}.wav` file.
+    """
+    out: dict[str, list[tuple[int, str]]] = collections.defaultdict(list)
+    for name in sorted(os.listdir(fsdd_dir)):
+        m = _NAME.match(name)
+        if m:
+            out[m.group(2)].append((int(m.group(1)), os.path.join(fsdd_dir, name)))
+    if not out:
+        raise ValueError(f"{fsdd_dir}: no FSDD recordings ({{digit}}_{{speaker}}_{{take}}.wav)")
+    return dict(out)
+
+
+def MakeUtterances(
+    recordings: dict[str, list[tuple[int, str]]],
+    speakers: Sequence[str],
+    num_utterances: int,
+    seed: int,
+    prefix: str,
+    min_digits: int = 2,
+    max_digits: int = 7,
+    min_gap_s: float = 0.05,
+    max_gap_s: float = 0.3,
+) -> list[Utterance]:
+    """Draws `num_utterances` utterances of the given speakers, deterministically.
+
+    Speakers take turns; each utterance draws its length uniformly in
+    [min_digits, max_digits] and its recordings at random (without replacement within the
+    utterance) from that speaker's takes.
+
+    Raises:
+      ValueError: If a speaker has no recordings.
+    """
+    rng = random.Random(seed)
+    speakers = sorted(speakers)
+    for s in speakers:
+        if not recordings.get(s):
+            raise ValueError(f"speaker {s!r} has no recordings (known: {sorted(recordings)})")
+    out = []
+    for i in range(num_utterances):
+        speaker = speakers[i % len(speakers)]
+        n = rng.randint(min_digits, max_digits)
+        picks = rng.sample(recordings[speaker], min(n, len(recordings[speaker])))
+        gaps = tuple(round(rng.uniform(min_gap_s, max_gap_s), 4) for _ in picks[1:])
+        out.append(
+            Utterance(
+                uttid=f"{prefix}-{speaker}-{i:05d}",
+                speaker=speaker,
+                digits=tuple(d for d, _ in picks),
+                paths=tuple(p for _, p in picks),
+                gaps_s=gaps,
+            )
+        )
+    return out
+
+
+def Synthesize(utt: Utterance) -> np.ndarray:
+    """The utterance's float32 samples at 16 kHz: recordings and silences, resampled.
+
+    Raises:
+      audio.AudioError: A recording that is not 8 kHz PCM WAV, named.
+    """
+    pieces = []
+    for i, path in enumerate(utt.paths):
+        if i:
+            pieces.append(np.zeros(round(utt.gaps_s[i - 1] * SOURCE_RATE), np.float32))
+        pieces.append(audio.ReadWav(path, SOURCE_RATE)[0])
+    return audio.Resample(np.concatenate(pieces), SOURCE_RATE, TARGET_RATE)
+
+
+def _WriteWav(path: str, samples: np.ndarray, rate: int) -> None:
+    pcm = np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+
+
+def WriteVocab(path: str) -> None:
+    """Writes the word vocabulary, `token<TAB>id` per line (Lingvo's vocabulary format)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for i, token in enumerate(("<unk>", "<s>", "</s>", *DIGIT_WORDS)):
+            f.write(f"{token}\t{i}\n")
+
+
+def _WriteSplit(out: str, split: str, utts: Sequence[Utterance]) -> str:
+    wav_dir = os.path.join(out, "wav", split)
+    os.makedirs(wav_dir, exist_ok=True)
+    text_path = os.path.join(out, f"{split}.txt")
+    with open(text_path, "w", encoding="utf-8") as f:
+        for u in utts:
+            _WriteWav(os.path.join(wav_dir, f"{u.uttid}.wav"), Synthesize(u), TARGET_RATE)
+            f.write(f"{u.uttid} {u.transcript}\n")
+    return text_path
+
+
+def BuildCorpus(
+    fsdd_dir: str,
+    out: str,
+    num_train: int = 3000,
+    num_test: int = 300,
+    test_speakers: Sequence[str] = ("theo",),
+    num_train_shards: int = 4,
+    seed: int = 0,
+    log=None,
+) -> dict[str, list[Utterance]]:
+    """Writes the WAVs, transcripts, vocabulary and TFRecords of both splits under `out`.
+
+    Returns:
+      `{"train": [...], "test": [...]}`, the utterances written.
+
+    Raises:
+      ValueError: If a test speaker is unknown or no speaker is left for training.
+    """
+    from lingvo.tasks.asr.tools import create_asr_features as caf
+
+    recordings = ListRecordings(fsdd_dir)
+    unknown = sorted(set(test_speakers) - set(recordings))
+    if unknown:
+        raise ValueError(f"{fsdd_dir}: no recordings of test speaker(s) {unknown}")
+    train_speakers = sorted(set(recordings) - set(test_speakers))
+    if not train_speakers:
+        raise ValueError(f"{fsdd_dir}: every speaker is held out; none left to train on")
+    splits = {
+        "train": MakeUtterances(recordings, train_speakers, num_train, seed, "train"),
+        "test": MakeUtterances(recordings, test_speakers, num_test, seed + 1, "test"),
+    }
+    os.makedirs(out, exist_ok=True)
+    WriteVocab(os.path.join(out, "digits.vocab"))
+    shards = {"train": num_train_shards, "test": 1}
+    for split, utts in splits.items():
+        text_path = _WriteSplit(out, split, utts)
+        found = caf.FindUtterances(os.path.join(out, "wav", split), text_path)
+        caf.WriteFeatures(
+            found,
+            os.path.join(out, f"{split}.tfrecords-%5.5d-of-%5.5d"),
+            shards[split],
+            seed=seed,
+            progress_every=500,
+            log=log,
+        )
+    return splits
+
+
+def _Parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="fsdd_digits", description=__doc__.split("\n")[0])
+    ap.add_argument("--fsdd_dir", required=True, help="FSDD's recordings/ folder.")
+    ap.add_argument("--out", required=True, help="The output folder.")
+    ap.add_argument("--num_train", type=int, default=3000)
+    ap.add_argument("--num_test", type=int, default=300)
+    ap.add_argument("--test_speakers", default="theo", help="Comma-separated, held out.")
+    ap.add_argument("--num_train_shards", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    return ap
+
+
+def Main(argv: Sequence[str] | None = None) -> int:
+    """Runs the tool; returns the exit status (1 with one error line on bad input)."""
+    args = _Parser().parse_args(argv)
+    try:
+        splits = BuildCorpus(
+            args.fsdd_dir,
+            args.out,
+            args.num_train,
+            args.num_test,
+            [s for s in args.test_speakers.split(",") if s],
+            args.num_train_shards,
+            args.seed,
+        )
+    except (ValueError, OSError) as e:
+        print(f"fsdd_digits: error: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"fsdd_digits: wrote {len(splits['train'])} train and {len(splits['test'])} test "
+        f"utterances under {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(Main())
