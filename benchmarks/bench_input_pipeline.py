@@ -1,14 +1,18 @@
-"""Benchmark `input_pipeline`: records/s of ops.RecordYielder + generic_input against tf.data.
+"""Benchmark `input_pipeline`: records/s of ops.RecordYielder + generic_input against tf.data
+and against Lingvo's own GenericInput op.
 
 The benchmark writes its own data into a temporary folder: a text file of `--lines` lines (about
 32 words each, from a 20,000-word vocabulary) and the same lines as one TFRecord file. Each run
 shuffles (buffer 10,000), tokenises word -> id (ours: a Python dict in the processor; tf.data:
-`tf.strings.split` + a `StaticHashTable`, `map` with AUTOTUNE), buckets by length (bounds
-10/20/40/80, batch limits 256/128/64/32) and pads, and reports records per second after a
-warm-up. A `read` row times reading + shuffling alone. tf.data runs in this interpreter when it
-can import tensorflow, else in `--reference-python` (the PyPI lingvo 0.14.2 environment, which has
-TensorFlow); without either, only our figures are reported. Runs alternate ours / tf.data in fresh
-processes and the table gives medians. Usage (what `nox -s bench -- input_pipeline` runs):
+`tf.strings.split` + a `StaticHashTable`, `map` with AUTOTUNE; Lingvo: its `generic_input` op in
+a TF1 graph with a processor of `tf.strings.split` + its `vocab_token_to_id` op), buckets by
+length (bounds 10/20/40/80, batch limits 256/128/64/32) and pads, and reports records per second
+after a warm-up. A `read` row times reading + shuffling alone (against tf.data). tf.data runs in
+this interpreter when it can import tensorflow, else in `--reference-python`; Lingvo runs in
+`--reference-python` (the PyPI lingvo 0.14.2 environment), once per `--lingvo-threads` value
+(its processor threads; 1 is Lingvo's default). Missing environments leave their rows out. Runs
+alternate ours / tf.data / Lingvo in fresh processes, the table gives medians, and the config
+records the load average before and after. Usage (what `nox -s bench -- input_pipeline` runs):
   python bench_input_pipeline.py --out bench-results/input_pipeline.json [--reference-python PY]
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import pathlib
 import sys
 import tempfile
@@ -70,6 +75,10 @@ def _make_data(folder: pathlib.Path, lines: int, seed: int = 0) -> tuple[dict, f
 
 
 def _run(python: str, impl: str, mode: str, fmt: str, paths: dict, args) -> float:
+    extra = []
+    if impl.startswith("lingvo"):
+        impl, threads = impl.split(":")
+        extra = [threads]
     result = _report.run_worker(
         python,
         WORKER,
@@ -81,8 +90,19 @@ def _run(python: str, impl: str, mode: str, fmt: str, paths: dict, args) -> floa
         str(args.warmup),
         str(args.measure),
         str(args.parallelism),
+        *extra,
     )
     return result["records_per_s"]
+
+
+def _reference_name(impl: str) -> str:
+    if impl == "tfdata":
+        return "tf.data"
+    return f"lingvo 0.14.2 generic_input (num_threads={impl.split(':')[1]})"
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _tf_python(reference_python: str | None) -> str | None:
@@ -101,37 +121,49 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds per side.")
     parser.add_argument("--parallelism", type=int, default=2, help="Our reader threads.")
     parser.add_argument("--workdir", type=pathlib.Path, help="Keep the data here (default: temp).")
+    parser.add_argument(
+        "--lingvo-threads",
+        default="1,2",
+        help="Processor threads of Lingvo's generic_input, one reference per value.",
+    )
     args = parser.parse_args()
 
     tf_python = _tf_python(args.reference_python)
+    references = ["tfdata"] if tf_python else []
+    if args.reference_python:
+        references += [f"lingvo:{n}" for n in args.lingvo_threads.split(",") if n]
+    pythons = {"ours": sys.executable, "tfdata": tf_python}
+    load_before = _load()
     with tempfile.TemporaryDirectory(prefix="bench-input-") as tmp:
         folder = args.workdir or pathlib.Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         paths, gen_s = _make_data(folder, args.lines)
         print(f"generated {args.lines} lines (text + TFRecord) in {gen_s:.1f} s", flush=True)
-        samples = {case: {"ours": [], "tfdata": []} for case in CASES}
+        samples = {case: {impl: [] for impl in ["ours", *references]} for case in CASES}
         for round_ in range(args.rounds):
             for case in CASES:
                 mode, fmt, metric = case
-                impls = [("ours", sys.executable)]
-                if tf_python:
-                    impls.append(("tfdata", tf_python))
-                for impl, python in impls:
+                for impl in ["ours", *references]:
+                    if impl.startswith("lingvo") and mode != "pipeline":
+                        continue
+                    python = pythons.get(impl, args.reference_python)
                     rate = _run(python, impl, mode, fmt, paths, args)
                     samples[case][impl].append(rate)
                     print(
                         f"round {round_ + 1}/{args.rounds} {metric} {impl}: {rate:,.0f}", flush=True
                     )
+    load_after = _load()
     rows = []
     for case in CASES:
         metric = case[2]
         ours = _report.median(samples[case]["ours"])
-        if tf_python:
-            ref = _report.median(samples[case]["tfdata"])
-            rows.append(
-                _report.row(metric, "records/s", ours, "tf.data", ref, lower_is_better=False)
-            )
-        else:
+        for impl in references:
+            if not samples[case][impl]:
+                continue
+            ref = _report.median(samples[case][impl])
+            name = metric if impl == "tfdata" else f"{metric}_vs_lingvo_{impl.split(':')[1]}t"
+            rows.append(_report.row(name, "records/s", ours, _reference_name(impl), ref, False))
+        if not references:
             rows.append(
                 {
                     "metric": metric,
@@ -155,8 +187,16 @@ def main() -> None:
         "parallelism": args.parallelism,
         "generate_s": round(gen_s, 1),
         "tf_python": tf_python,
+        "reference_python": args.reference_python,
+        "lingvo_threads": args.lingvo_threads if args.reference_python else None,
+        "samples": {
+            case[2]: {impl: [round(v) for v in values] for impl, values in by_impl.items()}
+            for case, by_impl in samples.items()
+        },
+        "load_average_before": load_before,
+        "load_average_after": load_after,
     }
-    if tf_python:
+    if references:
         _report.write("input_pipeline", config, rows, args.out)
     else:
         args.out.parent.mkdir(parents=True, exist_ok=True)

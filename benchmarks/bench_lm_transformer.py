@@ -29,4 +29,5 @@ if __name__ == "__main__":
             "batch": "64 sentences per bucket (10/20/30/50 words)",
             "optimizer": "Adam 2e-3, clip 1.0",
         },
+        steps=80,
     )

@@ -1,11 +1,12 @@
-"""One timed run of the `input_pipeline` benchmark, ours or tf.data; prints one JSON line.
+"""One timed run of the `input_pipeline` benchmark, ours, tf.data or Lingvo's; prints one JSON line.
 
-Usage: input_pipeline_worker.py {ours,tfdata} {pipeline,read} {text,tfrecord} DATA VOCAB
-       WARMUP MEASURE PARALLELISM
+Usage: input_pipeline_worker.py {ours,tfdata,lingvo} {pipeline,read} {text,tfrecord} DATA VOCAB
+       WARMUP MEASURE PARALLELISM [LINGVO_THREADS]
 `pipeline` = shuffle, tokenise (word -> id), bucket by length (bounds 10/20/40/80, batch limits
-256/128/64/32) and pad; `read` = read and shuffle only. It runs in whichever environment has the
-implementation: ours needs `lingvo.ops`, tf.data needs `tensorflow` (the reference environment
-has it), so this file imports neither at the top.
+256/128/64/32) and pad; `read` = read and shuffle only (ours and tf.data). It runs in whichever
+environment has the implementation: ours needs `lingvo.ops`, tf.data needs `tensorflow`, Lingvo's
+`generic_input` needs PyPI lingvo 0.14.2 (the reference environment has both), so this file
+imports none of them at the top.
 """
 
 from __future__ import annotations
@@ -98,10 +99,57 @@ def tfdata(mode, fmt, data, vocab_path, parallelism):
     return (int(b.shape[0]) for b in ds)
 
 
+def lingvo(mode, fmt, data, vocab_path, parallelism, num_threads=1):
+    """Lingvo 0.14.2's GenericInput op, driven as its trainer drives it: a TF1 graph and a
+    session. Its record yielder reads and shuffles (`file_parallelism` reader threads, as many
+    as ours), `num_threads` processor threads run the processor function (split + Lingvo's
+    VocabTokenToId), and its batcher buckets and pads (dynamic padding on dimension 0)."""
+    if mode != "pipeline":
+        raise SystemExit("the lingvo side times the whole pipeline only")
+    import lingvo.compat as tf
+    from lingvo.core import generic_input
+    from lingvo.core import ops as lingvo_ops
+
+    with open(vocab_path, "rb") as f:
+        words = f.read().decode().split("\n")
+    # Lingvo's vocabularies need <unk>, <s> and </s>; with them first every id is 3 higher.
+    vocab = ["<unk>", "<s>", "</s>", *words]
+
+    def processor(record):
+        ids = lingvo_ops.vocab_token_to_id(
+            tf.strings.split([record]).values, vocab=vocab, load_token_ids_from_vocab=False
+        )
+        return [ids], tf.size(ids)
+
+    graph = tf.Graph()
+    with graph.as_default():
+        (ids,), keys = generic_input.GenericInput(
+            processor,
+            file_pattern=f"{fmt}:{data}",
+            file_random_seed=SEED,
+            file_buffer_size=SHUFFLE,
+            file_parallelism=parallelism,
+            num_threads=num_threads,
+            bucket_upper_bound=list(BOUNDS),
+            bucket_batch_limit=list(LIMITS),
+            dynamic_padding_dimensions=[0],
+            dynamic_padding_constants=[0],
+        )
+    session = tf.Session(graph=graph)
+
+    def batches():
+        while True:
+            _, batch_keys = session.run([ids, keys])
+            yield len(batch_keys)
+
+    return batches()
+
+
 def main() -> None:
     impl, mode, fmt, data, vocab, warmup, measure, parallelism = sys.argv[1:9]
-    build = {"ours": ours, "tfdata": tfdata}[impl]
-    batches = build(mode, fmt, data, vocab, int(parallelism))
+    build = {"ours": ours, "tfdata": tfdata, "lingvo": lingvo}[impl]
+    extra = [int(a) for a in sys.argv[9:]]  # lingvo: processor threads
+    batches = build(mode, fmt, data, vocab, int(parallelism), *extra)
     rate = _time(batches, int(warmup), int(measure))
     print(json.dumps({"records_per_s": rate}))
 

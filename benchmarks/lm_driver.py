@@ -21,7 +21,9 @@ WORKER = HERE / "lm_worker.py"
 REFERENCE = "lingvo 0.14.2"
 
 
-def Main(name: str, doc: str, models: tuple[str, str], evaluate: bool, config: dict) -> None:
+def Main(
+    name: str, doc: str, models: tuple[str, str], evaluate: bool, config: dict, steps: int
+) -> None:
     """Parses the benchmark's arguments, runs it and writes `--out`.
 
     Args:
@@ -30,13 +32,14 @@ def Main(name: str, doc: str, models: tuple[str, str], evaluate: bool, config: d
       models: The registry keys, ours and lingvo's.
       evaluate: Whether each run also measures validation word perplexity.
       config: The model's description for the result file.
+      steps: The default number of training steps (a few minutes per side on 2 cores).
     """
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--reference-python", required=True)
     parser.add_argument("--out", type=pathlib.Path, required=True)
     parser.add_argument("--rounds", type=int, default=2, help="Alternating rounds per side.")
-    parser.add_argument("--steps", type=int, default=300, help="Training steps (max_steps).")
-    parser.add_argument("--warmup", type=int, default=30, help="Steps left out of the rates.")
+    parser.add_argument("--steps", type=int, default=steps, help="Training steps (max_steps).")
+    parser.add_argument("--warmup", type=int, default=20, help="Steps left out of the rates.")
     parser.add_argument("--corpus-from", type=pathlib.Path, default=lm_data.SHARED)
     args = parser.parse_args()
 

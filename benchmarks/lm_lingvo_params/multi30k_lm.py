@@ -112,4 +112,6 @@ class TransformerLm(_Multi30kLm):
             vocab_size=self.vocab_size,
             residual_dropout_prob=0.0,
         )
+        # Lingvo needs the classes to divide evenly into shards; the vocabulary need not.
+        lm.softmax.num_shards = 1
         return self._Task(lm)

@@ -1,5 +1,8 @@
 """Conformance suite: every registered layer passes the same checks (Sonnet style).
 
+Checks: eager == `tf.function` == XLA, finite gradients, checkpoint round trip, SavedModel
+export and reload, params text round trip, stable variable paths.
+
 Add a layer by appending a `Case` to `REGISTRY`: a params factory, an inputs factory
 (positional args of `FProp` after theta) and the sorted variable names it must create.
 """
@@ -176,8 +179,7 @@ REGISTRY = [
         ),
     ),
     Case(
-        # Class-major weights; targets as probabilities take the full (deterministic) path,
-        # since the log-uniform candidate sampler is stateful and has no XLA kernel.
+        # Class-major weights; targets as probabilities take the full softmax path.
         "sampled_softmax_class_major_full_path",
         lambda: layers.SampledSoftmax.Params().Set(
             name="softmax", input_dim=4, num_classes=5, num_shards=2, num_sampled=2
@@ -190,6 +192,16 @@ REGISTRY = [
             "softmax/weight_0/var:0",
             "softmax/weight_1/var:0",
         ),
+    ),
+    Case(
+        # A sampled training step: the stateless sampler draws the same candidates eagerly,
+        # in tf.function and under XLA.
+        "sampled_softmax_sampled_training_step",
+        lambda: layers.SampledSoftmax.Params().Set(
+            name="softmax", input_dim=4, num_classes=9, num_shards=3, num_sampled=4
+        ),
+        lambda: (_Normal(2, 3, 4), tf.ones([2, 3]), tf.constant([[0, 8, 2], [5, 5, 1]])),
+        tuple(f"softmax/{kind}_{i}/var:0" for kind in ("bias", "weight") for i in range(3)),
     ),
     Case(
         "lstm_cell_simple_projection_padding",
@@ -522,6 +534,42 @@ def test_checkpoint_round_trip(case, tmp_path):
         _AssertDiffer(other(*inputs), want)
     tf.train.Checkpoint(model=other).restore(path).assert_existing_objects_matched()
     _AssertClose(other(*inputs), want, rtol=0, atol=0)
+
+
+def _IsTensorInput(x: Any) -> bool:
+    return isinstance(x, (tf.Tensor, np.ndarray))
+
+
+@CASES
+def test_saved_model_round_trip(case, tmp_path):
+    # FProp behind a tf.function signature of the inputs' tensors (other inputs, such as
+    # a sequence length or None, are traced in as constants), saved and reloaded.
+    layer = _Build(case)
+    inputs = case.inputs()
+    leaves = tf.nest.flatten(inputs)
+    tensors = [tf.convert_to_tensor(x) for x in leaves if _IsTensorInput(x)]
+    signature = [tf.TensorSpec(t.shape, t.dtype) for t in tensors]
+
+    def FProp(*flat):
+        it = iter(flat)
+        args = tf.nest.pack_sequence_as(
+            inputs, [next(it) if _IsTensorInput(x) else x for x in leaves]
+        )
+        return [t for t in tf.nest.flatten(layer(*args)) if isinstance(t, tf.Tensor)]
+
+    module = tf.Module()
+    module.layer = layer
+    module.layer_vars = layer.vars.Flatten()
+    module.fprop = tf.function(FProp, input_signature=signature)
+    want = module.fprop(*tensors)
+    tf.saved_model.save(module, str(tmp_path / "saved"))
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    for restored, original in zip(loaded.layer_vars, layer.vars.Flatten(), strict=True):
+        assert restored.name == original.name
+        np.testing.assert_array_equal(restored.numpy(), original.numpy())
+    got = loaded.fprop(*tensors)
+    assert len(got) == len(want) > 0
+    _AssertClose(got, want, rtol=0, atol=0)
 
 
 @CASES

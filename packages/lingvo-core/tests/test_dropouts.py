@@ -97,3 +97,25 @@ def test_bad_params_and_inputs():
         _Dropout(noise_shape=[3, 1])(ONES)
     with pytest.raises(ValueError, match=r"'drop': noise_shape_broadcast_dims entry 2"):
         _Dropout(noise_shape_broadcast_dims=[2])(ONES)
+
+
+def test_large_static_masks_in_a_traced_function_are_fused_and_identical():
+    # Big enough for the XLA-fused mask; the eager call and a dynamic-shape trace do not fuse.
+    x = tf.ones([64, 32, 40])
+    seed = tf.constant([1234, 7], tf.int64)
+    eager = dropouts.StatelessDropout(x, 0.8, seed).numpy()
+    static_fn = tf.function(lambda t: dropouts.StatelessDropout(t, 0.8, seed))
+    dynamic_fn = tf.function(
+        lambda t: dropouts.StatelessDropout(t, 0.8, seed),
+        input_signature=[tf.TensorSpec([None, 32, 40], tf.float32)],
+    )
+    graph = static_fn.get_concrete_function(x).graph
+    called = [
+        op.get_attr("f").name
+        for op in graph.get_operations()
+        if op.type in ("PartitionedCall", "StatefulPartitionedCall")
+    ]
+    assert any("FusedHashBits" in name for name in called), called
+    np.testing.assert_array_equal(static_fn(x).numpy(), eager)
+    np.testing.assert_array_equal(dynamic_fn(x).numpy(), eager)
+    assert 0.18 < float(np.mean(eager == 0.0)) < 0.22

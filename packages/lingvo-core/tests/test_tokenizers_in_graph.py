@@ -97,9 +97,10 @@ def test_in_graph_runs_inside_tf_data_in_parallel(tmp_path):
 def test_known_values(tmp_path):
     fast, _ = _Both(_Vocab(tmp_path, with_ids=False), False, pad_to_max_length=True)
     ids, labels, paddings = fast.StringsToIds([b"cat  a\tzzz", b"a b a b a"], 4)
-    # <s>=0, </s>=1, <unk>=2, a=3, b=4, cat=5; "a\tzzz" is one unknown token.
-    np.testing.assert_array_equal(ids, [[0, 5, 2, 1], [0, 3, 4, 3]])
-    np.testing.assert_array_equal(labels, [[5, 2, 1, 1], [3, 4, 3, 4]])
+    # <s>=0, </s>=1, <unk>=2, a=3, b=4; "cat" is on lines 5 and 10 and the later line wins,
+    # as in the kernel; "a\tzzz" is one unknown token.
+    np.testing.assert_array_equal(ids, [[0, 10, 2, 1], [0, 3, 4, 3]])
+    np.testing.assert_array_equal(labels, [[10, 2, 1, 1], [3, 4, 3, 4]])
     np.testing.assert_array_equal(paddings, [[0, 0, 0, 1], [0, 0, 0, 0]])
 
 

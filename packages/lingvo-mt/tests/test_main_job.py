@@ -36,6 +36,15 @@ def test_pipeline_writes_a_standard_logdir(quick_run):
         f"decoder_test/decoder_out_{steps:09d}",
     ):
         assert os.path.exists(os.path.join(logdir, name)), name
+    # The decoder's structured output: one record per held-out sentence.
+    from lingvo.tasks.mt import decode_output
+
+    records = decode_output.ReadJsonLines(
+        os.path.join(logdir, f"decoder_test/decoder_out_{steps:09d}.jsonl")
+    )
+    assert len(records) == main_job.QuickConfig(workdir).num_test
+    assert len({r.source for r in records}) == len(records)
+    assert all(len(r.hyps) == len(r.scores) and r.reference for r in records)
     for name in ("train.tfrecords", "test.tfrecords", "wpm-synthetic-2k.voc"):
         assert os.path.exists(os.path.join(workdir, "data", name)), name
     assert f"tensorboard --logdir {logdir}" not in text  # Report prints it, not Run.

@@ -198,3 +198,51 @@ def test_decode_returns_hypotheses_and_bleu(vocab, make):
         assert key in value and "hyp0:" in value
     assert metrics["num_samples_in_batch"].value == 8
     assert metrics["corpus_bleu"].value == pytest.approx(0.0, abs=1e-5)
+
+
+def test_decode_finalize_writes_structured_output(vocab, tmp_path):
+    """Beside Lingvo's pickled pairs, one JSON record per source holds what the summary did."""
+    import pickle
+
+    from lingvo.tasks.mt import decode_output
+    from lingvo.trainer.runners.decoder import DecodeFinalizeArgs
+
+    task = TransformerParams(vocab, num_layers=1).Instantiate()
+    batch = task.GetInputBatch()
+    with run_mode.EvalMode():
+        out = {k: np.asarray(v) for k, v in task.Decode(batch).items()}
+    metrics = task.CreateDecoderMetrics()
+    pairs = task.PostProcessDecodeOut(out, metrics)
+    path = str(tmp_path / "decoder_test" / "decoder_out_000000007")
+    task.DecodeFinalize(DecodeFinalizeArgs(path, pairs))
+    with open(path, "rb") as f:
+        assert pickle.load(f) == pairs
+    records = decode_output.ReadJsonLines(decode_output.JsonLinesPath(path))
+    assert len(records) == len(pairs) == 8
+    for (key, summary), r in zip(pairs, records, strict=True):
+        assert r.source_pieces == key
+        assert f"hyp0: {r.hyp_pieces[0]} score0: {r.scores[0]:.6f}" in summary
+        assert f"tgt: {r.reference_pieces} " in summary
+        assert len(r.hyps) == len(r.scores) == 2
+        # The pieces are `p<i>` words (no ▁): unsegmenting joins them into one word.
+        assert r.hyps[0] == "".join(r.hyp_pieces[0].split(" "))
+    # The next checkpoint starts a fresh record list.
+    task.CreateDecoderMetrics()
+    task.DecodeFinalize(DecodeFinalizeArgs(str(tmp_path / "empty"), []))
+    assert not os.path.exists(decode_output.JsonLinesPath(str(tmp_path / "empty")))
+
+
+def test_vocabulary_that_does_not_match_the_model_fails_at_start(tmp_path):
+    """A 100-piece vocabulary for a 32000-class model: an error when the task is built."""
+    small = tmp_path / "small.voc"
+    small.write_text("<unk>\n<s>\n</s>\n" + "".join(f"p{i}\n" for i in range(3, 100)))
+    p = TransformerParams(str(small), num_layers=1)
+    with pytest.raises(ValueError) as e:
+        p.Instantiate()
+    message = str(e.value)
+    assert f"vocabulary {small} has 100 pieces" in message
+    assert "decoder.softmax.num_classes=32000" in message
+    assert "encoder.token_emb.vocab_size=32000" in message
+    p = RNMTParams(str(small))
+    with pytest.raises(ValueError, match=r"encoder\.emb\.vocab_size=32000"):
+        p.Instantiate()

@@ -66,6 +66,17 @@ def test_small_and_rnmt_and_caption():
     assert cap.task.decoder.label_smoothing.cls is decoder.UniformLabelSmoother
 
 
+@pytest.mark.parametrize(
+    "key", ["mt.wmtm16_en_de.WmtCaptionEnDeTransformer", "mt.wmt14_en_de.WmtEnDeTransformerBase"]
+)
+@pytest.mark.parametrize("dataset", ["Dev", "Test"])
+def test_evaluation_inputs_are_one_ordered_pass(key, dataset):
+    """Stated in the params, so a decoder reads each sentence once whichever job builds it."""
+    p = model_registry.GetParams(key, dataset).input
+    assert p.require_sequential_order is True and p.repeat_count == 1
+    assert model_registry.GetParams(key, "Train").input.repeat_count == -1
+
+
 def test_caption_model_builds_with_the_packaged_vocabulary():
     p = model_registry.GetParams("mt.wmtm16_en_de.WmtCaptionEnDeTransformer", "Test")
     p.task.encoder.transformer_stack.num_layers = 1

@@ -131,6 +131,8 @@ def test_empty_input_gives_no_rows(sequential):
 
 
 def test_errors_name_the_index():
+    # A length equal to max_packed_length fits (Lingvo's testInputLengthTooLong).
+    np.testing.assert_array_equal(ops.pack_single_sequence([10], 10).segment_ids, [[1] * 10])
     with pytest.raises(ValueError, match="Input length at index 1 is too long: 10 vs"):
         ops.pack_single_sequence([1, 10], 5)
     with pytest.raises(ValueError, match="Input length at index 0 is negative: -1"):

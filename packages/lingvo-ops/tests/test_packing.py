@@ -396,6 +396,26 @@ def test_apply_packing_sums(seg, idx, expected):
     np.testing.assert_array_equal(out, expected)
 
 
+@pytest.mark.parametrize(
+    ("seg", "idx", "expected"),
+    [
+        # testApplyPackingSum of Lingvo's pack_ops_test.py: Basic, Padding, Tiny, Larger.
+        ([[1, 1], [1, 1]], [[1, 1], [5, 5]], [1, 5]),
+        ([[1, 1, 0], [1, 1, 0]], [[1, 1, 0], [3, 3, 0]], [1, 3]),
+        ([[1], [1]], [[3], [1]], [3, 1]),
+        ([[1, 1, 2, 2], [0, 1, 2, 3], [0, 1, 1, 1]], [[2, 2, 3, 3], [9, 4, 5, 6], [9, 8, 8, 8]],
+         [5, 15, 8]),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "dtype", [np.int32, np.int64, np.float32, np.float64, np.uint32, np.uint64]
+)
+def test_apply_packing_sums_reference(seg, idx, expected, dtype):
+    out = ops.apply_packing(np.arange(10, dtype=dtype), 0, seg, idx)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, np.array(expected, dtype))
+
+
 def test_apply_packing_errors():
     x = np.arange(4).reshape(2, 2)
     with pytest.raises(ValueError, match="out of bound"):

@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include "beam_search/merging_pool.h"
+
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #include <immintrin.h>
 #define LINGVO_OPS_X86_SIMD 1
@@ -81,27 +83,6 @@ NextBlockFn PickNextBlock() {
 
 const NextBlockFn kNextBlock = PickNextBlock();
 
-// One extension of a hyp by one word.
-struct Candidate {
-  int32_t word;
-  int32_t slot;  // the source slot it extends
-  float local;
-  float global;
-};
-
-// Lingvo's ranking: larger global score, then smaller word id, then smaller
-// source slot. The tie-breaks make every selection deterministic.
-inline bool Higher(const Candidate& x, const Candidate& y) {
-  if (x.global != y.global) return x.global > y.global;
-  if (x.word != y.word) return x.word < y.word;
-  return x.slot < y.slot;
-}
-
-float LogSumExp(float a, float b) {
-  const float m = std::max(a, b);
-  return m + std::log(std::exp(a - m) + std::exp(b - m));
-}
-
 // The best `m` extensions of one hyp, sorted by Higher, in `out` (capacity m);
 // returns how many there are (fewer than m only when V < m or scores are
 // NaN). Words are scanned in increasing order, so a later word with an equal
@@ -149,72 +130,6 @@ int SelectCandidates(const float* row, int64_t vocab, float cum, int m,
   }
   return count;
 }
-
-// Per-beam pool with Lingvo's path merging: a bounded buffer that is cut to
-// the best k when it fills up, after which only candidates better than the
-// k-th are admitted; a candidate equal (up to epsilons) to one still in the
-// buffer is merged into it. Reproducing the buffer, and not an exact top-k,
-// is what keeps merged scores identical to Lingvo's.
-class MergingPool {
- public:
-  MergingPool(int k, int limit, int32_t epsilon,
-              const std::vector<std::vector<int32_t>>* prefixes)
-      : k_(k), limit_(std::max(limit, k)), epsilon_(epsilon),
-        prefixes_(prefixes) {}
-
-  void Add(const Candidate& c) {
-    if (selected_ && !Higher(c, items_[k_ - 1])) return;
-    for (Candidate& old : items_) {
-      if (IsDuplicate(c, old)) {
-        Candidate merged = Higher(c, old) ? c : old;
-        merged.global = LogSumExp(c.global, old.global);
-        old = merged;
-        return;
-      }
-    }
-    items_.push_back(c);
-    if (static_cast<int>(items_.size()) >= limit_) Shrink();
-  }
-
-  std::vector<Candidate>& Sorted() {
-    if (static_cast<int>(items_.size()) > k_) Shrink();
-    std::sort(items_.begin(), items_.end(), Higher);
-    return items_;
-  }
-
- private:
-  void Shrink() {
-    std::nth_element(items_.begin(), items_.begin() + (k_ - 1), items_.end(),
-                     Higher);
-    items_.resize(k_);
-    selected_ = true;
-  }
-
-  // Whether x and y spell the same label sequence once epsilons are dropped
-  // (prefixes hold no epsilons).
-  bool IsDuplicate(const Candidate& x, const Candidate& y) const {
-    const auto& px = (*prefixes_)[x.slot];
-    const auto& py = (*prefixes_)[y.slot];
-    if (x.word == y.word) return px == py;
-    if (x.word == epsilon_) return ExtendsBy(px, py, y.word);
-    if (y.word == epsilon_) return ExtendsBy(py, px, x.word);
-    return false;
-  }
-
-  // longer == shorter + [word].
-  static bool ExtendsBy(const std::vector<int32_t>& longer,
-                        const std::vector<int32_t>& shorter, int32_t word) {
-    return longer.size() == shorter.size() + 1 && longer.back() == word &&
-           std::equal(shorter.begin(), shorter.end(), longer.begin());
-  }
-
-  int k_;
-  int limit_;
-  int32_t epsilon_;
-  const std::vector<std::vector<int32_t>>* prefixes_;
-  bool selected_ = false;
-  std::vector<Candidate> items_;
-};
 
 void CheckOptions(const BeamSearchDims& d, const BeamSearchStepOptions& o) {
   auto fail = [](const std::string& what) { throw InvalidInput(what); };

@@ -1,14 +1,17 @@
 // Python bindings of the beam-search kernels (csrc/beam_search/).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "beam_search/beam_search_step.h"
+#include "beam_search/merging_pool.h"
 #include "beam_search/terminated_hyps.h"
 #include "bindings/bindings.h"
 
@@ -497,6 +500,47 @@ py::tuple TopKFromBeamSearchOuts(
                         VectorToArray(std::move(out.top.scores), Shape{N}), topk_hyps);
 }
 
+// Test hook: the per-beam pool of beam_search_step on its own, so that the
+// buffer, cut and merge rules can be checked against Lingvo's TopK tests.
+class MergingPoolHook {
+ public:
+  MergingPoolHook(int k, int buffer_size_factor, std::int32_t epsilon_id)
+      : pool_(CheckedK(k, buffer_size_factor), k * buffer_size_factor, epsilon_id,
+              &prefixes_) {}
+
+  // Offers the extension of slot `slot` (whose epsilon-free label prefix is
+  // `prefix`) by `word`; returns the score a later candidate must beat.
+  float Add(std::int32_t slot, std::int32_t word, float local, float global,
+            std::vector<std::int32_t> prefix) {
+    if (slot < 0) throw py::value_error("slot must be >= 0");
+    if (static_cast<std::size_t>(slot) >= prefixes_.size()) prefixes_.resize(slot + 1);
+    prefixes_[slot] = std::move(prefix);
+    pool_.Add(bs::Candidate{word, slot, local, global});
+    return pool_.Bottom();
+  }
+
+  // The best k as (slot, word, local, global), best first.
+  std::vector<std::tuple<std::int32_t, std::int32_t, float, float>> Items() {
+    std::vector<std::tuple<std::int32_t, std::int32_t, float, float>> out;
+    for (const bs::Candidate& c : pool_.Sorted()) {
+      out.emplace_back(c.slot, c.word, c.local, c.global);
+    }
+    return out;
+  }
+
+ private:
+  static int CheckedK(int k, int factor) {
+    if (k <= 0 || factor < 1) {
+      throw py::value_error("k must be > 0 and buffer_size_factor >= 1, got " +
+                            std::to_string(k) + " and " + std::to_string(factor));
+    }
+    return k;
+  }
+
+  std::vector<std::vector<std::int32_t>> prefixes_;  // before pool_, which points here
+  bs::MergingPool pool_;
+};
+
 constexpr const char* kBeamSearchStepDoc = R"doc(
 One step of hyp-major beam search (Lingvo's ``BeamSearchStepV2``).
 
@@ -706,6 +750,12 @@ void RegisterBeamSearch(py::module_& m) {
         py::arg("atten_probs"), py::arg("eos_scores"),
         py::arg("eos_atten_probs"), py::kw_only(), py::arg("eos_id"),
         py::arg("num_hyps_per_beam"), kHypsFromBeamSearchOutsDoc + 1);
+  py::class_<MergingPoolHook>(m, "_MergingPool")
+      .def(py::init<int, int, std::int32_t>(), py::arg("k"),
+           py::arg("buffer_size_factor"), py::arg("epsilon_id"))
+      .def("add", &MergingPoolHook::Add, py::arg("slot"), py::arg("word"),
+           py::arg("local"), py::arg("global_score"), py::arg("prefix"))
+      .def("items", &MergingPoolHook::Items);
   m.def("top_k_from_beam_search_outs", &TopKFromBeamSearchOuts, py::arg("hyps"),
         py::arg("prev_hyps"), py::arg("done_hyps"), py::arg("cumulative_scores"),
         py::arg("eos_scores"), py::arg("scores").none(true) = py::none(),

@@ -27,9 +27,18 @@ struct FileCacheStats {
 // `variant` string for load options. Every Get stats the file, so a changed
 // file (new time or size) is read again; a file that disappeared raises as
 // the loader would. Safe to share between threads; loading runs unlocked.
+//
+// File times advance in ticks of the kernel clock (milliseconds), so a file
+// rewritten at the same size within one tick of being read keeps its stamp.
+// As git does with "racily clean" files, an entry is trusted only when its
+// file was already kSettleNs old when it was read; a younger file is read
+// again on every call until it has settled.
 template <typename T>
 class FileCache {
  public:
+  // How old a file must be for its stamp to identify its contents.
+  static constexpr int64_t kSettleNs = 2'000'000'000;
+
   explicit FileCache(std::size_t capacity)
       : capacity_(capacity > 0 ? capacity : 1) {}
 
@@ -43,13 +52,14 @@ class FileCache {
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (Entry& e : entries_) {
-        if (e.path == path && e.variant == variant && e.stamp == stamp) {
+        if (e.settled && e.path == path && e.variant == variant && e.stamp == stamp) {
           e.last_use = ++clock_;
           ++stats_.hits;
           return e.value;
         }
       }
     }
+    const bool settled = FileClockNow() - stamp.mtime > kSettleNs;
     auto value = std::make_shared<const T>(load(pattern));
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.loads;
@@ -64,7 +74,7 @@ class FileCache {
       }
       entries_.erase(oldest);
     }
-    entries_.push_back(Entry{path, variant, stamp, value, ++clock_});
+    entries_.push_back(Entry{path, variant, stamp, settled, value, ++clock_});
     return value;
   }
 
@@ -83,6 +93,7 @@ class FileCache {
     std::string path;
     std::string variant;
     FileStamp stamp;
+    bool settled = false;  // the file was kSettleNs old when read
     std::shared_ptr<const T> value;
     uint64_t last_use = 0;
   };

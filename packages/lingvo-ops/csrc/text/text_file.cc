@@ -3,6 +3,7 @@
 #include <glob.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -37,9 +38,17 @@ FileStamp StampOf(const std::string& path) {
   const auto size = std::filesystem::file_size(path, error);
   if (error) throw FileReadError("Cannot stat " + path + ": " + error.message());
   FileStamp stamp;
-  stamp.mtime = static_cast<int64_t>(mtime.time_since_epoch().count());
+  stamp.mtime = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    mtime.time_since_epoch())
+                    .count();
   stamp.size = static_cast<uint64_t>(size);
   return stamp;
+}
+
+int64_t FileClockNow() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::filesystem::file_time_type::clock::now().time_since_epoch())
+      .count();
 }
 
 TextFile ReadSingleFile(const std::string& pattern) {

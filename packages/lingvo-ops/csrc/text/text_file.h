@@ -43,8 +43,8 @@ TextFile ReadSingleFile(const std::string& pattern);
 // ReadSingleFile except FileReadError.
 std::string ResolveSingleFile(const std::string& pattern);
 
-// What tells one version of a file from another: its modification time (in
-// the file system's resolution, nanoseconds on Linux) and size.
+// What tells one version of a file from another: its modification time
+// (nanoseconds on the file system's clock) and size.
 struct FileStamp {
   int64_t mtime = 0;
   uint64_t size = 0;
@@ -55,6 +55,9 @@ struct FileStamp {
 
 // The stamp of `path`; throws FileReadError when it cannot be read.
 FileStamp StampOf(const std::string& path);
+
+// Now, on the clock of FileStamp::mtime (nanoseconds).
+int64_t FileClockNow();
 
 // One line of a file, without its '\n', and its 1-based number.
 struct NumberedLine {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import tensorflow as tf
 from absl import logging
@@ -40,13 +41,45 @@ class SummaryWriter:
         self.directory = directory
         self._writer = tf.summary.create_file_writer(directory)
         self._lock = threading.Lock()
+        # Per sorted tag set: None once seen, then its compiled writer (see `Scalars`).
+        self._scalar_fns: dict[tuple[str, ...], Callable[..., Any] | None] = {}
 
     def Scalars(self, step: int, values: Mapping[str, float]) -> None:
-        """Writes scalar summaries at `step`."""
-        with self._lock, self._writer.as_default(step=step):
-            for tag in sorted(values):
-                value = tf.constant(float(values[tag]), tf.float32)
-                tf.summary.write(tag, value, metadata=_SCALAR_META)
+        """Writes scalar summaries at `step`.
+
+        The trainer writes the same ~20 tags every step: written one eager op at a time that
+        cost about 7 ms of CPU per step (4% of a LeNet5 step). A tag set seen a second time
+        is written by one compiled function call instead; one-off sets (an evaluation's) stay
+        eager, where tracing would cost more than it saves.
+        """
+        tags = tuple(sorted(values))
+        with self._lock:
+            if tags in self._scalar_fns:
+                fn = self._scalar_fns[tags]
+                if fn is None:
+                    fn = self._scalar_fns[tags] = self._CompileScalars(tags)
+                fn(
+                    tf.constant(step, tf.int64),
+                    tf.constant([float(values[t]) for t in tags], tf.float32),
+                )
+                return
+            self._scalar_fns[tags] = None
+            with self._writer.as_default(step=step):
+                for tag in tags:
+                    value = tf.constant(float(values[tag]), tf.float32)
+                    tf.summary.write(tag, value, metadata=_SCALAR_META)
+
+    def _CompileScalars(self, tags: tuple[str, ...]) -> Callable[..., Any]:
+        writer = self._writer
+        signature = [tf.TensorSpec([], tf.int64), tf.TensorSpec([len(tags)], tf.float32)]
+
+        @tf.function(autograph=False, input_signature=signature)
+        def WriteAll(step: tf.Tensor, values: tf.Tensor) -> None:
+            with writer.as_default(step=step):
+                for i, tag in enumerate(tags):
+                    tf.summary.write(tag, values[i], metadata=_SCALAR_META)
+
+        return WriteAll
 
     def Text(self, step: int, tag: str, text: str) -> None:
         """Writes a text summary (line breaks kept for TensorBoard's markdown)."""

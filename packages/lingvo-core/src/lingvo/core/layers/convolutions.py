@@ -170,7 +170,8 @@ class ConvLayer(base_layer.BaseLayer):
         if p.batch_norm:
             out = self.bn.FProp(theta.bn, out, out_paddings)
         out = activations.GetFn(p.activation)(out)
-        out *= 1.0 - out_paddings[:, :, tf.newaxis, tf.newaxis]
+        if paddings is not None:  # images have none; multiplying by 1 cost 3% of LeNet5's step
+            out *= 1.0 - out_paddings[:, :, tf.newaxis, tf.newaxis]
         return out, out_paddings
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from lingvo.core import base_layer, hyperparams, run_mode, weights
@@ -20,6 +21,9 @@ from lingvo.core.nested_map import NestedMap
 __all__ = ["DeterministicDropoutLayer", "DropoutLayer", "HashUniform", "StatelessDropout"]
 
 _MAX_SEED = 2**31 - 1
+# Masks this large inside a traced function are made by XLA (`_FusedHashBits`): it saves
+# more than a millisecond a step, which repays its compilation (about 0.5 s a shape).
+_MIN_FUSED_SIZE = 1 << 16
 
 
 def _Mix(x: tf.Tensor) -> tf.Tensor:
@@ -39,6 +43,16 @@ def _HashBits(shape: Any, seed: tf.Tensor) -> tf.Tensor:
     key = _Mix(tf.bitwise.bitwise_xor(_Mix(seed[0]), seed[1] + tf.constant(0x632BE5AB, tf.uint32)))
     index = tf.cast(tf.range(tf.reduce_prod(shape)), tf.uint32)
     return tf.reshape(_Mix(index * tf.constant(0x9E3779B9, tf.uint32) + key), shape)
+
+
+@tf.function(autograph=False, jit_compile=True)
+def _FusedHashBits(shape: tuple[int, ...], seed: tf.Tensor) -> tf.Tensor:
+    """`_HashBits` for a shape known when tracing, its elementwise passes fused by XLA.
+
+    Plain uint32 arithmetic, so the bits are identical to `_HashBits`'; about a third of its
+    CPU time (a compilation per shape, so only for static shapes).
+    """
+    return _HashBits(list(shape), seed)
 
 
 def HashUniform(shape: Any, seed: tf.Tensor, dtype: tf.dtypes.DType = tf.float32) -> tf.Tensor:
@@ -82,7 +96,15 @@ def StatelessDropout(
         noise_shape = tf.shape(inputs)
     # Compare the raw bits with keep_prob * 2^32: one pass instead of a float uniform.
     threshold = tf.constant(min(int(keep_prob * 2**32), 2**32 - 1), tf.uint32)
-    keep = _HashBits(noise_shape, seed) < threshold
+    static_shape = tf.get_static_value(noise_shape)
+    if (
+        static_shape is not None
+        and not tf.executing_eagerly()
+        and int(np.prod(static_shape)) >= _MIN_FUSED_SIZE
+    ):
+        keep = _FusedHashBits(tuple(int(d) for d in static_shape), seed) < threshold
+    else:
+        keep = _HashBits(noise_shape, seed) < threshold
     return tf.where(keep, inputs * tf.cast(1.0 / keep_prob, inputs.dtype), tf.zeros_like(inputs))
 
 

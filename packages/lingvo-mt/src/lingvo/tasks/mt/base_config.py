@@ -40,6 +40,10 @@ def InitTestDatasetParams(
 ) -> hyperparams.Params:
     """Returns `NmtInput` params for evaluation: one ordered pass, Lingvo's eval buckets.
 
+    The pass is explicit (`require_sequential_order`, `repeat_count=1`) rather than left to
+    the job's evaluation mode, so a decoder reads each record exactly once whoever builds
+    the input.
+
     Args:
       vocab_size: Unused; kept for Lingvo's signature.
       params: Input params to start from; default `NmtInput.Params()`.
@@ -51,6 +55,8 @@ def InitTestDatasetParams(
     p.file_buffer_size = 1
     p.bucket_upper_bound = [10, 14, 19, 26, 36, 50, 70, 98, 137, 200]
     p.bucket_batch_limit = [16] * 8 + [4] * 2
+    p.require_sequential_order = True
+    p.repeat_count = 1
     return p
 
 

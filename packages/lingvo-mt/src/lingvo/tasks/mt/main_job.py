@@ -27,7 +27,6 @@ import argparse
 import collections
 import dataclasses
 import os
-import pickle
 import re
 import shlex
 import subprocess
@@ -39,6 +38,7 @@ from typing import IO
 # The data tools do not import TensorFlow, and neither does this process: the trainer's
 # processes do. The experiment module would, so its data layout is restated here (a test
 # checks that the two agree).
+from lingvo.tasks.mt import decode_output
 from lingvo.tasks.mt.tools import synthetic_corpus, wpm_encode, wpm_learn
 
 __all__ = ["MODEL", "Config", "QuickConfig", "Report", "Result", "Run", "main"]
@@ -225,25 +225,20 @@ def RunTrainerJob(cfg: Config, job: str, data_dir: str, out: IO[str], report_eve
 
 # ------------------------------------------------------------------------------ scoring
 
-_SUMMARY_RE = re.compile(r" tgt: (.*?) hyp0: (.*?) score0: ")
-
-
-def _Unsegment(pieces: str) -> str:
-    """`▁Ein ▁roter ▁Frosch.` (pieces joined by spaces) -> `Ein roter Frosch.`."""
-    return "".join(pieces.split(" ")).replace("\u2581", " ").strip()
-
 
 def ReadDecodes(decoder_dir: str, step: int) -> dict[str, str]:
-    """The decoder job's best hypothesis of each source: {source text: hypothesis text}."""
-    with open(os.path.join(decoder_dir, f"decoder_out_{step:09d}"), "rb") as f:
-        pairs = pickle.load(f)
-    out = {}
-    for source, summary in pairs:
-        m = _SUMMARY_RE.search(summary)
-        if m is None:
-            raise ValueError(f"unexpected decoder output {summary[:200]!r}")
-        out[_Unsegment(source)] = _Unsegment(m.group(2))
-    return out
+    """The decoder job's best hypothesis of each source: {source text: hypothesis text}.
+
+    Reads the decoder's structured output (`decoder_out_<step>.jsonl`, see
+    `lingvo.tasks.mt.decode_output`), not the summary strings of the pickled pairs.
+
+    Raises:
+      FileNotFoundError: The decoder job wrote no structured output for `step`.
+    """
+    path = decode_output.JsonLinesPath(os.path.join(decoder_dir, f"decoder_out_{step:09d}"))
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"the decoder job wrote no {path}; did it decode step {step}?")
+    return {r.source: r.hyps[0] for r in decode_output.ReadJsonLines(path)}
 
 
 def ReadScore(decoder_dir: str, step: int) -> dict[str, float]:
@@ -356,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--steps must be at least 1, got {cfg.steps}")
     try:
         result = Run(cfg)
-    except (FileExistsError, RuntimeError, ValueError) as e:
+    except (FileExistsError, FileNotFoundError, RuntimeError, ValueError) as e:
         print(f"main_job: error: {e}", file=sys.stderr)
         return 1
     Report(result, sys.stdout)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from lingvo.core import base_model, hyperparams, metrics, tokenizers
 from lingvo.core.nested_map import NestedMap
-from lingvo.tasks.mt import decoder, encoder
+from lingvo.tasks.mt import decode_output, decoder, encoder
 
 __all__ = ["HybridModel", "MTBaseModel", "RNMTModel", "TransformerModel"]
 
@@ -21,6 +21,45 @@ def _Lengths(paddings: Any) -> tf.Tensor:
 
 def _Text(x: Any) -> str:
     return x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
+
+
+def _VocabularySizes(p: hyperparams.Params) -> dict[str, int]:
+    """The vocabulary sizes the model's params state: {param path: size}."""
+    sizes = {}
+    for path in ("decoder.softmax.num_classes", "encoder.token_emb.vocab_size",
+                 "decoder.token_emb.vocab_size", "encoder.emb.vocab_size",
+                 "decoder.emb.vocab_size"):  # fmt: skip
+        node = p
+        for key in path.split("."):
+            node = node.Get(key) if isinstance(node, hyperparams.Params) and key in node else None
+        if isinstance(node, int) and node > 0:
+            sizes[path] = node
+    return sizes
+
+
+def _CheckVocabularySize(p: hyperparams.Params) -> None:
+    """Fails at start-up when the input's vocabulary file does not fit the model.
+
+    A vocabulary with more pieces than the model has classes would feed ids past the
+    embedding (a crash mid-run); one with fewer would decode ids it cannot name.
+
+    Raises:
+      ValueError: The sizes differ; the message names the file and the params.
+    """
+    tok = getattr(p.input, "tokenizer", None) if p.input is not None else None
+    path = getattr(tok, "token_vocab_filepath", None) if tok is not None else None
+    if not path or not tf.io.gfile.exists(path):
+        return
+    with tf.io.gfile.GFile(path, "r") as f:
+        pieces = sum(1 for line in f if line.strip("\n"))
+    wrong = {k: v for k, v in _VocabularySizes(p).items() if v != pieces}
+    if wrong:
+        stated = ", ".join(f"{k}={v}" for k, v in wrong.items())
+        raise ValueError(
+            f"task {p.name!r}: the input's vocabulary {path} has {pieces} pieces but the "
+            f"model has {stated}; use the vocabulary the model was built for, or set its "
+            "vocabulary size to match"
+        )
 
 
 class MTBaseModel(base_model.BaseTask):
@@ -48,6 +87,7 @@ class MTBaseModel(base_model.BaseTask):
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
+        _CheckVocabularySize(p)
         self.CreateChild("enc", p.encoder)
         self.CreateChild("dec", p.decoder)
 
@@ -119,7 +159,12 @@ class MTBaseModel(base_model.BaseTask):
         return None
 
     def CreateDecoderMetrics(self) -> dict[str, Any]:
-        """`num_samples_in_batch` and `corpus_bleu` (a fraction in [0, 1])."""
+        """`num_samples_in_batch` and `corpus_bleu` (a fraction in [0, 1]).
+
+        The decoder job calls this once per checkpoint, so it also starts the structured
+        output that `DecodeFinalize` writes.
+        """
+        object.__setattr__(self, "_decoded", [])
         return {
             "num_samples_in_batch": metrics.AverageMetric(),
             "corpus_bleu": metrics.CorpusBleuMetric(separator_type=self._SeparatorType()),
@@ -142,16 +187,38 @@ class MTBaseModel(base_model.BaseTask):
         hyps = np.asarray(decode_out_dict["topk_decoded"])
         scores = np.asarray(decode_out_dict["topk_scores"])
         decode_metrics_dict["num_samples_in_batch"].Update(len(targets))
+        separator = self._SeparatorType()
+        decoded = getattr(self, "_decoded", None)
         pairs = []
         for i in range(len(targets)):
             src, tgt = _Text(sources[i]), _Text(targets[i])
-            decode_metrics_dict["corpus_bleu"].Update(tgt, _Text(hyps[i][0]))
+            hyp_strs = [_Text(h) for h in hyps[i]]
+            decode_metrics_dict["corpus_bleu"].Update(tgt, hyp_strs[0])
             parts = [f"src: {src}", f"tgt: {tgt}"]
-            for j in range(hyps.shape[1]):
-                parts.append(f"hyp{j}: {_Text(hyps[i][j])}")
+            for j, hyp in enumerate(hyp_strs):
+                parts.append(f"hyp{j}: {hyp}")
                 parts.append(f"score{j}: {float(scores[i][j]):.6f}")
             pairs.append((src, " ".join(parts)))
+            if decoded is not None:
+                decoded.append(
+                    decode_output.DecodedSentence.FromPieces(
+                        src, tgt, hyp_strs, scores[i], separator
+                    )
+                )
         return pairs
+
+    def DecodeFinalize(self, decode_finalize_args: Any) -> None:
+        """Writes Lingvo's pickled pairs and, beside them, `decoder_out_<step>.jsonl`.
+
+        The JSON lines (`decode_output.DecodedSentence`, one per source, in decoding order)
+        hold what `PostProcessDecodeOut` saw since the last `CreateDecoderMetrics`.
+        """
+        super().DecodeFinalize(decode_finalize_args)
+        decoded = getattr(self, "_decoded", None)
+        path = decode_finalize_args.decode_out_path
+        if decoded and path:
+            decode_output.WriteJsonLines(decode_output.JsonLinesPath(path), decoded)
+        object.__setattr__(self, "_decoded", [])
 
 
 class TransformerModel(MTBaseModel):

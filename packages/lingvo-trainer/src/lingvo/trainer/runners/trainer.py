@@ -13,7 +13,7 @@ import tensorflow as tf
 from absl import logging
 
 from lingvo.core import run_mode
-from lingvo.trainer import checkpointer, distributed, log_lines, summaries
+from lingvo.trainer import checkpointer, distributed, log_lines, prefetch, summaries
 from lingvo.trainer import logdir as logdir_lib
 from lingvo.trainer.runners import base
 
@@ -50,6 +50,8 @@ class Trainer(base.BaseRunner):
     """
 
     eta_interval_steps = 10
+    # Batches drawn ahead on a background thread by single-process training (0: none).
+    prefetch_batches = 2
 
     def __init__(
         self,
@@ -131,7 +133,7 @@ class Trainer(base.BaseRunner):
             for lrn in task.learners:
                 lrn.optimizer.CreateSlots(lrn.TrainableVariables(variables))
 
-    def _RunStep(self, inputs: Any) -> dict[str, float]:
+    def _RunStep(self, inputs: Any, prefetcher: Any = None) -> dict[str, float]:
         """One training step on the next batch(es); returns the numpy metrics."""
         if self._ps:
             while len(self._pending) < self._in_flight and self._scheduled < self.max_steps:
@@ -140,7 +142,8 @@ class Trainer(base.BaseRunner):
                 self._scheduled += 1
             return _Numpy(self._pending.popleft().fetch())
         if not self._distributed:
-            return _Numpy(self._step_fn(inputs.GetPreprocessedInputBatch()))
+            batch = prefetcher.Next() if prefetcher else inputs.GetPreprocessedInputBatch()
+            return _Numpy(self._step_fn(batch))
         model = self.model
         if self._task_name:
             task = model.GetTask(self._task_name)
@@ -164,6 +167,7 @@ class Trainer(base.BaseRunner):
         """Restores, trains to `max_steps`, saves the final checkpoint."""
         model = self.model
         run_mode.SetGlobalStep(model.global_step)
+        prefetcher = None
         try:
             restored = self.checkpointer.RestoreOrInitialize()
             step = int(model.global_step.numpy())
@@ -179,8 +183,13 @@ class Trainer(base.BaseRunner):
             inputs = task.input_generator
             next_summary = step + 1
             rate = 0.0
+            single_process = not (self._distributed or self._ps)
+            if self.prefetch_batches and single_process and step < self.max_steps:
+                prefetcher = prefetch.BatchPrefetcher(
+                    inputs.GetPreprocessedInputBatch, self.prefetch_batches
+                )
             while not self.ShouldStop(step):
-                values = self._RunStep(inputs)
+                values = self._RunStep(inputs, prefetcher)
                 step = int(model.global_step.numpy())
                 samples = values.get(
                     "num_samples_in_batch", float(self.params.input.batch_size * self.num_replicas)
@@ -207,6 +216,8 @@ class Trainer(base.BaseRunner):
             if self.is_chief and self.checkpointer.last_saved_step != step:
                 self.checkpointer.Save(step)
         finally:
+            if prefetcher is not None:
+                prefetcher.Close()
             run_mode.SetGlobalStep(None)
             if self._train_writer is not None:
                 self._train_writer.Close()
