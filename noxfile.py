@@ -27,7 +27,13 @@ REFERENCE_INSTALLER = ROOT.parent / "shared" / "tools" / "lingvo-reference" / "i
 
 # Third-party packages the tests need beyond what the wheels declare.
 # scikit-learn: its bundled digits are the offline MNIST stand-in the trainer tools test.
-TEST_REQUIREMENTS = ("pytest>=7", "hypothesis>=6", "sacrebleu>=2.0", "scikit-learn>=1.3")
+TEST_REQUIREMENTS = (
+    "pytest>=7",
+    "hypothesis>=6",
+    "sacrebleu>=2.0",
+    "scikit-learn>=1.3",
+    "tensorboard>=2.16",  # lingvo-trainer's test_tensorboard.py reads the logdir with it
+)
 
 
 def _source_digest() -> str:

@@ -17,7 +17,7 @@ PIECES = [*WORDS, "zzz", "", " ", "  ", "\t", "\r", "\n", "\v", "é", ",", "a,b"
 
 def _Sentences(count: int, seed: int) -> list[bytes]:
     rng = np.random.default_rng(seed)
-    out = [b"", b" ", b"a", b"\t\t", b"a b cat dog a b"]
+    out = [b"", b" ", b"a", b"\t\t", b"a b cat dog a b", b"\xff\xfe a \xc3", b"a \n\n b"]
     for _ in range(count):
         n = int(rng.integers(0, 14))
         seps = [" ", "  ", ",", " , "]
@@ -75,6 +75,14 @@ def test_in_graph_equals_kernel(tmp_path, with_ids, delimiter, pad, append_eos, 
     for name, g, w in zip(("ids", "labels", "paddings"), got, want, strict=True):
         assert g.dtype == w.dtype, name
         np.testing.assert_array_equal(g, w, err_msg=f"{name} for {strs!r}")
+    # One string at a time takes the per-record path (no ragged tensors): the same outputs.
+    for s in strs[:16]:
+        got = [np.asarray(x) for x in fast.StringsToIds([s], maxlen)]
+        want = [np.asarray(x) for x in kernel.StringsToIds([s], maxlen)]
+        for name, g, w in zip(("ids", "labels", "paddings"), got, want, strict=True):
+            np.testing.assert_array_equal(g, w, err_msg=f"{name} for {s!r}")
+        scalar = [np.asarray(x) for x in fast.StringsToIds(tf.constant(s), maxlen)]
+        np.testing.assert_array_equal(scalar[0], want[0], err_msg=f"scalar {s!r}")
 
 
 def test_in_graph_runs_inside_tf_data_in_parallel(tmp_path):

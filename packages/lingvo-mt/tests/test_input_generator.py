@@ -156,3 +156,60 @@ def test_text_input_keep_truncated_and_drop_truncated():
     # Without keep_truncated the long pair is dropped and only "Hello!" is left.
     batch = _TextParams(5, 5).Instantiate().GetPreprocessedInputBatch()
     np.testing.assert_array_equal(batch.src.ids.numpy(), [[115, 276, 18, 66, 2]])
+
+
+_SRC_A = [109, 251, 98, 595, 1009, 245, 326, 129, 4, 2]
+_SRC_B = [115, 276, 18, 66, 2]
+_TGT_A = [1, 197, 446, 458, 419, 284, 323, 1411, 571, 456, 409, 13, 4]
+_TGT_B = [1, 115, 281, 18, 66]
+_LAB_A = [*_TGT_A[1:], 2]
+_LAB_B = [*_TGT_B[1:], 2]
+
+
+def test_text_input_packing_fixture():
+    """Lingvo's testTextPackedInputTextPacking: factor 2, the file read twice, max 16/20."""
+    gen = _TextParams(16, 20, packing_factor=2, repeat_count=2).Instantiate()
+    batch = gen.GetPreprocessedInputBatch()
+    np.testing.assert_array_equal(
+        batch.src.ids.numpy(), [[*_SRC_A, *_SRC_B, 0], [*_SRC_B, *_SRC_A, 0]]
+    )
+    np.testing.assert_array_equal(batch.src.segment_ids.numpy()[0], [1] * 10 + [2] * 5 + [0])
+    np.testing.assert_array_equal(batch.src.segment_ids.numpy()[1], [1] * 5 + [2] * 10 + [0])
+    np.testing.assert_array_equal(batch.src.segment_pos.numpy()[0], [*range(10), *range(5), 0])
+    np.testing.assert_array_equal(batch.src.paddings.numpy()[0], [0] * 15 + [1])
+    np.testing.assert_array_equal(
+        batch.tgt.ids.numpy(), [[*_TGT_A, *_TGT_B, 0, 0], [*_TGT_B, *_TGT_A, 0, 0]]
+    )
+    np.testing.assert_array_equal(
+        batch.tgt.labels.numpy(), [[*_LAB_A, *_LAB_B, 0, 0], [*_LAB_B, *_LAB_A, 0, 0]]
+    )
+    np.testing.assert_array_equal(batch.tgt.weights.numpy()[0], [1] * 18 + [0, 0])
+    np.testing.assert_array_equal(batch.tgt.segment_ids.numpy()[1], [1] * 5 + [2] * 13 + [0, 0])
+    np.testing.assert_array_equal(batch.tgt.segment_pos.numpy()[1], [*range(5), *range(13), 0, 0])
+    np.testing.assert_array_equal(batch.bucket_keys.numpy(), [18, 18])
+    assert gen.PackingStats() == {
+        "examples/src_packed_token_ratio": 1.0,
+        "examples/tgt_packed_token_ratio": 1.0,
+        "examples/num_packed_examples": 4.0,
+    }
+
+
+@pytest.mark.parametrize("factor, ratio, packed", [(1, 1.0, 8), (2, 1.0, 16), (3, 2 / 3, 16)])
+def test_text_input_packing_metrics(factor, ratio, packed):
+    """Lingvo's testMetrics: 8 rows of 16/20 positions fit two pairs each, so a third is lost."""
+    gen = _TextParams(
+        16, 20, packing_factor=factor, repeat_count=-1, require_sequential_order=False,
+        bucket_batch_limit=[8], file_random_seed=1,
+    ).Instantiate()  # fmt: skip
+    batch = gen.GetPreprocessedInputBatch()
+    assert batch.src.ids.shape[0] == 8
+    stats = gen.PackingStats()
+    assert stats["examples/num_packed_examples"] == packed
+    # Equal numbers of both pairs keep the token ratio at the example ratio.
+    assert stats["examples/src_packed_token_ratio"] == pytest.approx(ratio, abs=0.1)
+    assert stats["examples/tgt_packed_token_ratio"] == pytest.approx(ratio, abs=0.1)
+
+
+def test_text_input_bad_packing_factor_is_named():
+    with pytest.raises(ValueError, match="packing_factor must be None or a positive number"):
+        _TextParams(16, 20, packing_factor=0).Instantiate()

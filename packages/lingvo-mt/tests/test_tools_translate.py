@@ -134,6 +134,12 @@ def test_main_writes_one_line_per_input(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("Hallo.\n"))
     assert translate.main(["--model=m", f"--logdir={tmp_path}"]) == 0
     assert capsys.readouterr().out == "Hallo.\n"
+    # Characters the vocabulary lacks become <unk> and are counted, never silently.
+    monkeypatch.setattr("sys.stdin", io.StringIO("Ein \u2603 Hund \u2603\u2603.\nEin Hund.\n"))
+    assert translate.main(["--model=m", f"--logdir={tmp_path}"]) == 0
+    err = capsys.readouterr().err
+    assert "2 lines translated" in err
+    assert "<unk> pieces (characters outside the vocabulary) in 1 lines" in err
 
 
 KEY = "mt.wmtm16_en_de.WmtCaptionEnDeTransformer"

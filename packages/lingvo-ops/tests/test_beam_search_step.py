@@ -618,7 +618,7 @@ def test_matches_numpy_model_on_random_searches(config_index, seed):
 
 MERGE_CONFIGS = [
     dict(),
-    dict(merged_topk_buffer_size_factor=1, valid_eos_max_logit_delta=2.0),
+    dict(merged_topk_buffer_size_factor=4, valid_eos_max_logit_delta=2.0),
     dict(merged_topk_buffer_size_factor=3, allow_empty_terminated_hyp=False),
     dict(force_last_chunk_eoc_in_top_k=True, local_eos_threshold=-1.5),
 ]
@@ -818,6 +818,8 @@ def test_shape_errors_name_the_input(index, bad, message):
         (dict(cur_step=3), r"cur_step must be in \[0, T\) = \[0, 3\)"),
         (dict(cur_step=-1), r"cur_step must be in \[0, T\)"),
         (dict(eoc_id=1, is_last_chunk=np.zeros([3], bool)), r"is_last_chunk must have shape \[N\]"),
+        # Lingvo's kernel aborts the process on this (CHECK), merged paths or not.
+        (dict(merged_topk_buffer_size_factor=1), "merged_topk_buffer_size_factor must be > 1"),
     ],
 )
 def test_value_errors(change, message):

@@ -120,6 +120,35 @@ class TestMlPerfSubwordIdToString:
         )
         assert out.tolist() == [expected.encode()]
 
+    def test_reference_german_sentence_shape(self, tmp_path):
+        """§10.7's German sentence, with tokens made up to match its ids (id 10 is "die"
+        twice; ids 1, 2 and 3 are the English test's "<EOS>_", ", _" and "._")."""
+        pieces = [
+            (275, "Wenn_"), (52, "sich_"), (11, "der_"), (1434, "Markt_"), (215, " „"),
+            (30372, "dane"), (1546, "ben "), (6997, "benimm"), (6495, "t"), (291, "“ _"),
+            (802, "könnten_"), (10, "die_"), (9986, "Bauern_"), (6, "in_"), (10, "die_"),
+            (1857, "Armut_"), (12726, "ab"), (13624, "gleiten_"), (2, ", _"), (53, "was_"),
+            (18, "zu_"), (87, "einer_"), (15934, "Vernachlässig"), (5618, "ung_"),
+            (12321, "großer_"), (127, "Teile_"), (1565, "Europa"), (4209, "s_"),
+            (885, "führen_"), (777, "wür"), (335, "de"), (3, "._"), (1, "<EOS>_"),
+        ]  # fmt: skip
+        ids = [i for i, _ in pieces]
+        reference_ids = [275, 52, 11, 1434, 215, 30372, 1546, 6997, 6495, 291, 802, 10, 9986]
+        reference_ids += [6, 10, 1857, 12726, 13624, 2, 53, 18, 87, 15934, 5618, 12321, 127]
+        reference_ids += [1565, 4209, 885, 777, 335, 3, 1]
+        assert ids == reference_ids
+        vocab = ["'<pad>_'"] * 33708
+        for i, t in pieces:
+            vocab[i] = f"'{t}'"
+        path = tmp_path / "subwords.vocab"
+        path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+        out = ops.ml_perf_subword_id_to_string([ids], [33], path)
+        expected = (
+            "Wenn sich der Markt „daneben benimmt“ könnten die Bauern in die Armut abgleiten, "
+            "was zu einer Vernachlässigung großer Teile Europas führen würde.<EOS>"
+        )
+        assert out.tolist() == [expected.encode()]
+
     def test_errors(self, tmp_path):
         vocab = DATA / MLPERF["vocab"]
         with pytest.raises(ValueError, match=r"token_ids\[0, 0\] = 28 is outside the vocabulary"):

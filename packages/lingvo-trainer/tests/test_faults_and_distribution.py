@@ -354,3 +354,51 @@ def test_parameter_server_strategy_on_loopback_matches_one_replica(
         assert losses[step] == pytest.approx(loss, rel=1e-4)
     assert checkpointer.LatestCheckpoint(os.path.join(logdir, "train")).endswith("ckpt-00000003")
     assert any("tfevents" in f for f in os.listdir(os.path.join(logdir, "control")))
+
+
+def test_early_stop_seen_by_the_chief_stops_every_worker(data, tmp_path):
+    """Only worker 0 watches the metric history; both workers stop at the same step."""
+    logdir = str(tmp_path / "log")
+    ports = _FreePorts(2)
+    spec = "worker=" + ",".join(f"localhost:{p}" for p in ports)
+    watch = (
+        "; train.early_stop.window : 1; train.early_stop.metric_history.jobname : 'eval_test'"
+        "; train.early_stop.metric_history.metric : 'loss'"
+    )
+    procs, logs = [], []
+    for task in (0, 1):
+        logs.append(str(tmp_path / f"worker{task}.txt"))
+        override = _Override(data, 100000, batch=8, extra=watch if task == 0 else "")
+        args = [
+            "--job=controller,trainer_client",
+            f"--task={task}",
+            f"--cluster_spec={spec}",
+            *_Args(logdir, override),
+        ]
+        procs.append(_Spawn(args, logs[-1]))
+    train = os.path.join(logdir, "train")
+    try:
+        # Once training runs, an evaluation history whose best step is 2 behind appears.
+        deadline = time.time() + _CHILD_TIMEOUT_S
+        while time.time() < deadline and all(p.poll() is None for p in procs):
+            latest = checkpointer.LatestCheckpoint(train)
+            if latest and int(latest.rsplit("-", 1)[1]) >= 2:
+                break
+            time.sleep(0.2)
+        os.makedirs(os.path.join(logdir, "eval_test"), exist_ok=True)
+        with open(os.path.join(logdir, "eval_test", "loss.history.txt"), "w") as f:
+            f.write("0 1.0\n2 3.0\n")
+        for proc, log in zip(procs, logs, strict=True):
+            assert proc.wait(timeout=_CHILD_TIMEOUT_S) == 0, _Read(log)[-3000:]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    chief, other = _Read(logs[0]), _Read(logs[1])
+    assert "ShouldStop: Early stopping." in chief
+    assert "early stop check" not in other
+    assert "ShouldStop: another worker stops training" in other
+    last = [max(_Losses(text)) for text in (chief, other)]
+    assert last[0] == last[1] and 2 <= last[0] < 100000, last
+    assert checkpointer.LatestCheckpoint(train).endswith(f"ckpt-{last[0]:08d}")

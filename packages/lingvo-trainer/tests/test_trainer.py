@@ -1,6 +1,7 @@
 """End-to-end tests of the trainer on a tiny MNIST bundle: logdir, log lines, resume, modes."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -110,7 +111,12 @@ def test_log_lines_in_lingvo_shape(trained, data, tmp_path, caplog):
     assert trainer_main.Run(_Args(logdir, data, steps=2)) == 0
     err = caplog.text
     caplog.clear()
-    assert "step:     1, steps/sec: 0.00, examples/sec: 0.00 " in err
+    # Rates of a short run are measured from the start of the loop, not shown as 0.00.
+    rates = re.findall(r"step:\s+(\d+), steps/sec: (\d+\.\d\d), examples/sec: (\d+\.\d\d) ", err)
+    assert [int(r[0]) for r in rates] == [1, 2]
+    for _, steps_per_sec, examples_per_sec in rates:
+        assert float(steps_per_sec) > 0.0
+        assert float(examples_per_sec) == pytest.approx(16 * float(steps_per_sec), abs=0.02)
     assert " loss:" in err and "grad_norm/all/loss:" in err
     assert "ETA to max_steps 2:" in err
     assert trainer_main.Run(_Args(logdir, data, "--job=evaler_test", steps=2)) == 0
@@ -219,5 +225,13 @@ def test_retention_and_step_rate():
     t[0] = 2.0
     rate, examples, total = tracker.ComputeStepRate(5, 8)
     assert rate == 2.0 and examples == 4.0 and total == 16
+    # Within the first second, with Start() called: the rate since the start of the loop.
+    started = log_lines.StepRateTracker(clock=lambda: t[0])
+    t[0] = 10.0
+    started.Start(3)
+    t[0] = 10.5
+    assert started.ComputeStepRate(4, 8) == (2.0, 16.0, 8)
+    t[0] = 10.75
+    assert started.ComputeStepRate(6, 8) == (4.0, 16.0 / 0.75 * 1.0, 16)
     line = log_lines.FormatStepLine(205, 11.64, 2980.0, {"loss": 0.25747201, "acc": 1})
     assert line == "step:   205, steps/sec: 11.64, examples/sec: 2980.00 acc:1 loss:0.25747201"

@@ -156,8 +156,9 @@ void CheckOptions(const BeamSearchDims& d, const BeamSearchStepOptions& o) {
          "NT): merge_paths needs eoc_id >= 0, got " +
          std::to_string(o.eoc_id));
   }
-  if (o.merged_topk_buffer_size_factor < 1) {
-    fail("merged_topk_buffer_size_factor must be >= 1, got " +
+  // Lingvo's kernel checks this whether or not paths are merged.
+  if (o.merged_topk_buffer_size_factor < 2) {
+    fail("merged_topk_buffer_size_factor must be > 1, got " +
          std::to_string(o.merged_topk_buffer_size_factor));
   }
   if (d.cur_step < 0 || d.cur_step >= d.max_steps) {

@@ -434,6 +434,15 @@ def top_k_from_beam_search_outs(
         out of range, or a back-pointer leaves its beam.
     """
 
+class _MergingPool:
+    """Test hook: beam_search_step's per-beam pool with path merging, on its own."""
+
+    def __init__(self, k: int, buffer_size_factor: int, epsilon_id: int) -> None: ...
+    def add(
+        self, slot: int, word: int, local: float, global_score: float, prefix: Sequence[int]
+    ) -> float: ...
+    def items(self) -> list[tuple[int, int, float, float]]: ...
+
 # Packing (csrc/packing/); the public wrappers are in _packing.py.
 
 class SequencePacker:
@@ -526,6 +535,10 @@ class Vocabulary:
 
 _VocabArg = Vocabulary | _Path | Sequence[str | bytes]
 
+def _file_cache_stats() -> dict[str, tuple[int, int]]:
+    """(hits, loads) of each file cache: vocab, bpe_word_map, bpe_vocab, ml_perf_subword."""
+
+def _clear_file_caches() -> None: ...
 def vocab_token_to_id(
     token: str | bytes | _Labels, vocab: _VocabArg, load_token_ids_from_vocab: bool | None = None
 ) -> npt.NDArray[np.int32]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["DistributedStep", "IsChief", "ShardBatches"]
+__all__ = ["DistributedStep", "IsChief", "ShardBatches", "StartedWorkers"]
 
 _SUM = tf.distribute.ReduceOp.SUM
 
@@ -26,6 +26,18 @@ def IsChief(strategy: tf.distribute.Strategy) -> bool:
         return True
     task_type, task_id = resolver.task_type, resolver.task_id
     return task_type in (None, "chief") or (task_type == "worker" and task_id == 0)
+
+
+def StartedWorkers(global_step: int, num_workers: int, start_up_delay_steps: int) -> int:
+    """How many asynchronous workers train at `global_step` (always at least one).
+
+    As in Lingvo, worker `i` starts once `global_step >= i * (i + 1) / 2 *
+    start_up_delay_steps` (with 200: steps 0, 200, 600, 1200, ...), so that the first
+    updates come from few workers.
+    """
+    delay = max(0, int(start_up_delay_steps or 0))
+    started = sum(1 for i in range(num_workers) if global_step >= i * (i + 1) // 2 * delay)
+    return max(1, started)
 
 
 def ShardBatches(strategy: tf.distribute.Strategy, next_batch: Any) -> Any:

@@ -46,8 +46,10 @@ class StepRateTracker:
     """Steps and examples per second over a recent window, as Lingvo's trainer computes them.
 
     The window is 100 steps while fewer than 1,000 steps have passed since the first
-    observation, 1,000 below 10,000, else 10,000. Rates are 0 until the window spans more
-    than one second, so the first lines of a run show 0.00.
+    observation, 1,000 below 10,000, else 10,000, and rates over it count once it spans more
+    than one second, as in Lingvo. Before that, where Lingvo shows 0.00 (all of a short run
+    whose steps come back within a second, as asynchronous training's do), the rate is taken
+    from `Start()`, the start of the training loop, when it was called.
     """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
@@ -55,6 +57,11 @@ class StepRateTracker:
         self._history: list[tuple[float, int, float]] = []
         self._first_step: int | None = None
         self._total_examples = 0.0
+        self._start: tuple[float, int] | None = None
+
+    def Start(self, step: int) -> None:
+        """Marks the start of training at `step`, the fallback origin of the rates."""
+        self._start = (self._clock(), step)
 
     def ComputeStepRate(self, step: int, num_examples: float) -> tuple[float, float, float]:
         """Records that `step` was reached with `num_examples` more examples.
@@ -74,7 +81,11 @@ class StepRateTracker:
             h.pop(0)
         dt = h[-1][0] - h[0][0]
         if dt <= 1.0:
-            return 0.0, 0.0, self._total_examples
+            if self._start is None or now <= self._start[0] or step <= self._start[1]:
+                return 0.0, 0.0, self._total_examples
+            elapsed = now - self._start[0]
+            rate = (step - self._start[1]) / elapsed
+            return rate, self._total_examples / elapsed, self._total_examples
         rate = (h[-1][1] - h[0][1]) / dt
         example_rate = (h[-1][2] - h[0][2]) / dt
         return rate, example_rate, self._total_examples

@@ -205,14 +205,7 @@ class MelAsrFrontend(base_layer.BaseLayer):
         spectrum = tf.abs(tf.signal.rfft(frames, [self.fft_size]))
         if p.compute_energy:
             spectrum = tf.square(spectrum)
-        mel_matrix = tf.signal.linear_to_mel_weight_matrix(
-            p.num_bins,
-            self.fft_size // 2 + 1,
-            p.sample_rate,
-            p.lower_edge_hertz,
-            p.upper_edge_hertz,
-        )
-        mel = tf.tensordot(spectrum, mel_matrix, 1)
+        mel = tf.tensordot(spectrum, self._MelMatrix(), 1)
         log_mel = tf.math.log(tf.maximum(p.output_floor, mel))
         if p.per_bin_mean is not None:
             log_mel -= tf.constant(p.per_bin_mean, tf.float32)
@@ -220,11 +213,42 @@ class MelAsrFrontend(base_layer.BaseLayer):
             log_mel /= tf.constant(p.per_bin_stddev, tf.float32)
         return log_mel
 
+    def _MelMatrix(self) -> tf.Tensor:
+        """The [fft_size / 2 + 1, num_bins] mel matrix, computed once (it is a constant)."""
+        matrix = self.__dict__.get("_mel_matrix")
+        if matrix is None:
+            p = self.params
+            with tf.init_scope():  # eagerly, even when first called while tracing
+                matrix = tf.signal.linear_to_mel_weight_matrix(
+                    p.num_bins,
+                    self.fft_size // 2 + 1,
+                    p.sample_rate,
+                    p.lower_edge_hertz,
+                    p.upper_edge_hertz,
+                ).numpy()
+            object.__setattr__(self, "_mel_matrix", matrix)
+        return tf.constant(matrix)
+
     def _FramePaddings(self, paddings: tf.Tensor) -> tf.Tensor:
-        framed = tf.signal.frame(
-            paddings, self.frame_size, self.frame_step, pad_end=self.params.pad_end, pad_value=1.0
-        )
-        return tf.reduce_max(framed, axis=-1)
+        """1.0 for each frame holding a padded sample (the max over the frame's samples).
+
+        Counted with a running sum (padded samples before each frame's end minus before its
+        start) instead of framing the paddings, which copies every sample `frame_size /
+        frame_step` times.
+        """
+        size, step = self.frame_size, self.frame_step
+        padded = tf.cast(paddings > 0.0, tf.int32)
+        batch, samples = tf.shape(padded)[0], tf.shape(padded)[1]
+        if self.params.pad_end:
+            num_frames = (samples + step - 1) // step
+            extra = tf.maximum(0, (num_frames - 1) * step + size - samples)
+            padded = tf.pad(padded, [[0, 0], [0, extra]], constant_values=1)
+        else:
+            num_frames = tf.maximum(0, 1 + (samples - size) // step)
+        running = tf.pad(tf.cumsum(padded, axis=1), [[0, 0], [1, 0]])
+        starts = tf.range(num_frames) * step
+        count = tf.gather(running, starts + size, axis=1) - tf.gather(running, starts, axis=1)
+        return tf.reshape(tf.cast(count > 0, tf.float32), [batch, num_frames])
 
     def _Stack(self, x: tf.Tensor, paddings: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Stacks context frames; x [B, T, F] -> [B, T', F * stack], paddings [B, T']."""

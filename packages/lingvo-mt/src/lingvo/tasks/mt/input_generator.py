@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
+from lingvo import ops
 from lingvo.core import base_input_generator, hyperparams, tf_example, tokenizers
 from lingvo.core.nested_map import NestedMap
 
@@ -113,6 +115,15 @@ class TextPackedInput(_MtInputBase):
     `target_max_length` are dropped unless `keep_truncated`. Every row is padded to the max
     length; lines with an empty side are dropped. `segment_ids` (1 on tokens, 0 on padding)
     and `segment_pos` (0-based positions) describe the one segment of each row.
+
+    With `packing_factor` (> 1), each bucket gathers `packing_factor` times its batch limit
+    of examples and `lingvo.ops.pack_sequences` / `apply_packing` pack them, first fit, into
+    `ceil(examples / packing_factor)` rows of `source_max_length` / `target_max_length`
+    positions (the first examples start one row each); `segment_ids` number the examples
+    of a row from 1 (0 = padding) and `segment_pos` counts from 0 within each. Examples that
+    fit no row are dropped and show in `PackingStats()` (Lingvo's summaries
+    `examples/src_packed_token_ratio`, `examples/tgt_packed_token_ratio` and
+    `examples/num_packed_examples`). `bucket_keys` becomes the longer packed side of a row.
     """
 
     @classmethod
@@ -130,18 +141,22 @@ class TextPackedInput(_MtInputBase):
         p.Define(
             "packing_factor",
             None,
-            "Packing of several examples per row; not supported yet, so it must stay None.",
+            "If set (> 0), about this many examples are packed into each row (None: no "
+            "packing, one example a row).",
         )
         return p
 
     def __init__(self, params: hyperparams.InstantiableParams) -> None:
         super().__init__(params)
         p = self.params
-        if p.packing_factor is not None:
+        if p.packing_factor is not None and not (
+            isinstance(p.packing_factor, (int, float)) and p.packing_factor > 0
+        ):
             raise ValueError(
-                f"TextPackedInput {p.name!r}: packing_factor={p.packing_factor} is not "
-                "supported yet; expected None"
+                f"TextPackedInput {p.name!r}: packing_factor must be None or a positive "
+                f"number, got {p.packing_factor!r}"
             )
+        object.__setattr__(self, "_packing_totals", [0, 0, 0, 0, 0])
         if not p.source_max_length or not p.target_max_length:
             raise ValueError(
                 f"TextPackedInput {p.name!r}: source_max_length and target_max_length must be "
@@ -184,3 +199,86 @@ class TextPackedInput(_MtInputBase):
         if not self.params.keep_truncated:
             key = tf.where(tf.logical_or(src_cut, tgt_cut), -1, key)
         return NestedMap(src=src, tgt=tgt), key
+
+    # ------------------------------------------------------------------ packing
+
+    @property
+    def infeed_bucket_batch_limit(self) -> list[int]:
+        """The bucket limits, times `packing_factor` when packing (examples before packing)."""
+        limits = super().infeed_bucket_batch_limit
+        factor = self.params.packing_factor
+        if factor is None:
+            return limits
+        return [max(1, round(b * factor)) for b in limits]
+
+    def _BuildDataset(self) -> tf.data.Dataset:
+        ds = super()._BuildDataset()
+        if self.params.packing_factor is None:
+            return ds
+        return ds.map(self._PackBatch, num_parallel_calls=1)
+
+    def _PackRows(self, src_paddings: np.ndarray, tgt_paddings: np.ndarray) -> list[np.ndarray]:
+        """numpy: lays out one batch's examples in rows; updates the packing totals."""
+        p = self.params
+        src_len = np.round(np.sum(1.0 - src_paddings, axis=1)).astype(np.int32)
+        tgt_len = np.round(np.sum(1.0 - tgt_paddings, axis=1)).astype(np.int32)
+        rows = max(1, int(np.ceil(len(src_len) / float(p.packing_factor))))
+        packed = ops.pack_sequences(
+            src_len, tgt_len, rows, p.source_max_length, p.target_max_length,
+            seed=p.file_random_seed or 0,
+        )  # fmt: skip
+        totals = self._packing_totals
+        totals[0] += int(np.sum(src_len))
+        totals[1] += int(np.sum(packed.src_segment_ids > 0))
+        totals[2] += int(np.sum(tgt_len))
+        totals[3] += int(np.sum(packed.tgt_segment_ids > 0))
+        totals[4] += len({int(i) for i in packed.src_indices_in_input[packed.src_segment_ids > 0]})
+        return list(packed)
+
+    def _PackBatch(self, batch: NestedMap) -> NestedMap:
+        """Packs one bucketed batch of examples into rows (runs inside tf.data)."""
+        layout = tf.numpy_function(
+            self._PackRows, [batch.src.paddings, batch.tgt.paddings], [tf.int32] * 6
+        )
+        src_seg, src_pos, src_idx, tgt_seg, tgt_pos, tgt_idx = layout
+
+        def Pack(x: tf.Tensor, padding: float, seg: tf.Tensor, idx: tf.Tensor) -> tf.Tensor:
+            def Apply(values: np.ndarray, s: np.ndarray, i: np.ndarray) -> np.ndarray:
+                return ops.apply_packing(values, padding, s, i).astype(values.dtype)
+
+            out = tf.numpy_function(Apply, [x, seg, idx], x.dtype)
+            return tf.ensure_shape(out, [None, x.shape[1]])
+
+        src = NestedMap(
+            ids=Pack(batch.src.ids, 0, src_seg, src_idx),
+            paddings=Pack(batch.src.paddings, 1.0, src_seg, src_idx),
+            segment_ids=tf.cast(src_seg, batch.src.paddings.dtype),
+            segment_pos=src_pos,
+        )
+        tgt = NestedMap(
+            ids=Pack(batch.tgt.ids, 0, tgt_seg, tgt_idx),
+            labels=Pack(batch.tgt.labels, 0, tgt_seg, tgt_idx),
+            weights=Pack(batch.tgt.weights, 0.0, tgt_seg, tgt_idx),
+            paddings=Pack(batch.tgt.paddings, 1.0, tgt_seg, tgt_idx),
+            segment_ids=tf.cast(tgt_seg, batch.tgt.paddings.dtype),
+            segment_pos=tgt_pos,
+        )
+        src_used = tf.reduce_sum(tf.cast(src_seg > 0, tf.int32), axis=1)
+        tgt_used = tf.reduce_sum(tf.cast(tgt_seg > 0, tf.int32), axis=1)
+        return NestedMap(src=src, tgt=tgt, bucket_keys=tf.maximum(src_used, tgt_used))
+
+    def PackingStats(self) -> dict[str, float]:
+        """Lingvo's packing summaries over the batches packed so far.
+
+        `examples/src_packed_token_ratio` and `examples/tgt_packed_token_ratio`: the fraction
+        of the examples' tokens that went into rows (1.0 when nothing was dropped);
+        `examples/num_packed_examples`: the examples packed. Empty without packing.
+        """
+        src_in, src_out, tgt_in, tgt_out, n = self._packing_totals
+        if self.params.packing_factor is None:
+            return {}
+        return {
+            "examples/src_packed_token_ratio": src_out / src_in if src_in else 0.0,
+            "examples/tgt_packed_token_ratio": tgt_out / tgt_in if tgt_in else 0.0,
+            "examples/num_packed_examples": float(n),
+        }

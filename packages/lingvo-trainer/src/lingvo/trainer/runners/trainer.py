@@ -69,6 +69,8 @@ class Trainer(base.BaseRunner):
         self.num_replicas = self._strategy.num_replicas_in_sync
         self.is_chief = distributed.IsChief(self._strategy)
         multi_worker = isinstance(self._strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        self._multi_worker = multi_worker
+        self._stop_vote = None
         self._ps = isinstance(self._strategy, tf.distribute.experimental.ParameterServerStrategy)
         self._distributed = (self.num_replicas > 1 or multi_worker) and not self._ps
         if multi_worker and "input" in params and params.input.random_seed is None:
@@ -108,7 +110,9 @@ class Trainer(base.BaseRunner):
 
         Each worker applies its own batch's update to the variables on the ps hosts, as
         Lingvo's async trainers do; `global_step` counts the updates of all of them. Up to
-        one step per worker is in flight.
+        one step per started worker is in flight: as with Lingvo's `start_up_delay_steps`,
+        the i-th worker joins at global step i(i+1)/2 * delay (the coordinator picks which
+        worker runs each step, so this bounds how many train at once).
         """
         coordinator_lib = tf.distribute.experimental.coordinator
         self._coordinator = coordinator_lib.ClusterCoordinator(self._strategy)
@@ -117,6 +121,12 @@ class Trainer(base.BaseRunner):
         self._in_flight = max(1, len(resolver.cluster_spec().as_dict().get("worker", [])))
         self._pending: collections.deque[Any] = collections.deque()
         self._scheduled = 0
+        self._last_step = 0  # the global step last read, for `start_up_delay_steps`
+        self._started_workers = 0
+        train = self.params.train
+        self._start_up_delay_steps = (
+            int(train.start_up_delay_steps or 0) if "start_up_delay_steps" in train else 0
+        )
         self._ps_step_fn = tf.function(self._ParameterServerStep, autograph=False)
         logging.info(
             "Training asynchronously on %d worker(s) with ParameterServerStrategy",
@@ -136,7 +146,19 @@ class Trainer(base.BaseRunner):
     def _RunStep(self, inputs: Any, prefetcher: Any = None) -> dict[str, float]:
         """One training step on the next batch(es); returns the numpy metrics."""
         if self._ps:
-            while len(self._pending) < self._in_flight and self._scheduled < self.max_steps:
+            started = distributed.StartedWorkers(
+                self._last_step, self._in_flight, self._start_up_delay_steps
+            )
+            if started != self._started_workers:
+                logging.info(
+                    "%d of %d worker(s) training at global step %d (start_up_delay_steps %d)",
+                    started,
+                    self._in_flight,
+                    self._last_step,
+                    self._start_up_delay_steps,
+                )
+                self._started_workers = started
+            while len(self._pending) < started and self._scheduled < self.max_steps:
                 batch = inputs.GetPreprocessedInputBatch()
                 self._pending.append(self._coordinator.schedule(self._ps_step_fn, args=(batch,)))
                 self._scheduled += 1
@@ -154,6 +176,32 @@ class Trainer(base.BaseRunner):
             self._dist_steps[name] = distributed.DistributedStep(self._strategy, task)
         batch = distributed.ShardBatches(self._strategy, inputs.GetPreprocessedInputBatch)
         return _Numpy(self._dist_steps[name](batch))
+
+    def ShouldStop(self, step: int) -> bool:
+        """`BaseRunner.ShouldStop`, agreed by all the workers of a multi-worker run.
+
+        `max_steps` is the same test everywhere (the global step is), but early stopping
+        and a stop request are seen by each process on its own. A worker that left the loop
+        alone would leave the others blocked in the next step's all-reduce, so every step
+        the workers sum their wishes to stop, and all stop if any does.
+        """
+        if step >= self.max_steps or not self._multi_worker:
+            return super().ShouldStop(step)
+        local = self.EarlyStopped() or self.stop_event.is_set()
+        if self._stop_vote is None:
+            self._stop_vote = tf.function(self._StopVote, autograph=False)
+        votes = float(self._stop_vote(tf.constant(1.0 if local else 0.0)).numpy())
+        if votes > 0 and not local:
+            logging.info("ShouldStop: another worker stops training (early stopping or a stop).")
+        return votes > 0
+
+    def _StopVote(self, wish: tf.Tensor) -> tf.Tensor:
+        def Replica(value: tf.Tensor) -> tf.Tensor:
+            ctx = tf.distribute.get_replica_context()
+            return ctx.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+        per_replica = self._strategy.run(Replica, args=(wish,))
+        return self._strategy.experimental_local_results(per_replica)[0]
 
     def _MaybeSave(self, step: int) -> None:
         if self.is_chief:
@@ -177,8 +225,9 @@ class Trainer(base.BaseRunner):
                 )
             self._MaybeSave(step)
             if self._ps:
-                self._scheduled = step
+                self._scheduled = self._last_step = step
             tracker = log_lines.StepRateTracker()
+            tracker.Start(step)
             task = model.GetTask(self._task_name) if self._task_name else model.tasks[0]
             inputs = task.input_generator
             next_summary = step + 1
@@ -190,7 +239,7 @@ class Trainer(base.BaseRunner):
                 )
             while not self.ShouldStop(step):
                 values = self._RunStep(inputs, prefetcher)
-                step = int(model.global_step.numpy())
+                step = self._last_step = int(model.global_step.numpy())
                 samples = values.get(
                     "num_samples_in_batch", float(self.params.input.batch_size * self.num_replicas)
                 )

@@ -92,6 +92,9 @@ class Translator:
         self.batch_size = batch_size
         self.max_source_length = max_source_length
         self.truncated = 0
+        # Pieces the vocabulary cannot spell (characters it lacks) become <unk>; counted.
+        self.unknown_pieces = 0
+        self.lines_with_unknown = 0
         if escape is None:
             pieces = set(np.asarray(wpm.id_to_piece(np.arange(len(wpm)))).tolist())
             escape = b'"' not in pieces and any(b"&quot;" in p for p in pieces)
@@ -113,6 +116,9 @@ class Translator:
         if self.escape:
             lines = [multi30k.EscapeText(line) for line in lines]
         for ids in self.wpm.encode_batch(list(lines)):
+            unknown = int(np.sum(np.asarray(ids) == self.wpm.unk_id))
+            self.unknown_pieces += unknown
+            self.lines_with_unknown += unknown > 0
             ids = np.append(ids, self._eos).astype(np.int32)
             if self.max_source_length and len(ids) > self.max_source_length:
                 self.truncated += 1
@@ -322,6 +328,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     note = (
         f", {translator.truncated} cut to the model's source length" if translator.truncated else ""
     )
+    if translator.unknown_pieces:
+        note += (
+            f", {translator.unknown_pieces} <unk> pieces (characters outside the vocabulary) "
+            f"in {translator.lines_with_unknown} lines"
+        )
     print(f"translate: {count} lines translated{note}", file=sys.stderr)
     return 0
 
