@@ -7,10 +7,11 @@ Runs in either environment: `python layers_worker.py IMPL MODEL --flags...` with
 compile) and the FLOPs of one step, counted analytically from the matmuls (elementwise work,
 softmax and layer norm are not counted; the backward pass is counted as twice the forward):
 
-  transformer_layer: 3 * L * N * (2 * (4 * d^2 + 2 * d * h) + 4 * T * d)
+  transformer_layer: 3 * L * N * (2 * (3 * d^2 + 2 * d * h) + 4 * T * d)
     L layers, N = T * B tokens, model dim d, hidden dim h, sequence length T: per token the
-    q/k/v/post projections (4 d^2 multiply-adds), the feed-forward layer (2 d h), and
-    attention's q.k^T and probs.v over T positions (2 T d).
+    query, key and post projections (3 d^2 multiply-adds; Lingvo's classic Transformer
+    attends over the un-projected normalised inputs as values, and so do we), the
+    feed-forward layer (2 d h), and attention's q.k^T and probs.v over T positions (2 T d).
   lstm: 3 * 2 * T * (2 * (2 * u) * (4 * u) * B)
     2 layers, T steps, batch B, u units, input depth u: one [B, 2u] x [2u, 4u] matmul of
     the fused gates per layer and step.
@@ -55,7 +56,7 @@ import tensorflow as tf  # noqa: E402
 def _TransformerFlops(a) -> float:
     """Matmul FLOPs of forward+backward (3x forward) of the stack for one batch."""
     tokens, d, h, t = a.time * a.batch, a.model_dim, a.hidden_dim, a.time
-    per_token = 2 * (4 * d * d + 2 * d * h) + 2 * 2 * t * d  # projections, ffn, attention
+    per_token = 2 * (3 * d * d + 2 * d * h) + 2 * 2 * t * d  # projections, ffn, attention
     return 3.0 * a.num_layers * tokens * per_token
 
 

@@ -64,6 +64,8 @@ class ConnectedDigits(base_model_params.SingleTaskModelParams):
         ep.conv_filter_shapes = [(3, 3, 1, 8), (3, 3, 8, 8), (3, 3, 8, 8)]
         ep.conv_filter_strides = [(2, 2), (2, 2), (2, 2)]
         ep.cnn_tpl.params_init = py_utils.WeightInit.Gaussian(0.1)
+        ep.cnn_tpl.bn_decay = 0.99
+        ep.project_lstm_output = False
         ep.num_conv_lstm_layers = 0
         ep.num_lstm_layers = 2
         ep.lstm_cell_size = 64

@@ -1,5 +1,7 @@
 """Tests of ops.beam_search_step: Lingvo's reference vectors, a numpy model, edge cases."""
 
+import json
+import pathlib
 import threading
 
 import numpy as np
@@ -652,6 +654,54 @@ def test_merge_paths_matches_numpy_model(config_index, seed):
         ours, model = list(got[:11]), want[:11]
     assert stats["merges"] > 0
     assert (ours[5] >= 0).any(), "no hyp terminated"
+
+
+def _merge_paths_reference_cases():
+    path = pathlib.Path(__file__).resolve().parent / "data" / "merge_paths_reference.json"
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("case", _merge_paths_reference_cases(), ids=lambda case: case["name"])
+def test_merge_paths_matches_lingvo_0_14_2(case):
+    # Lingvo 0.14.2's own op on the first search of each MERGE_CONFIGS entry above (the same
+    # inputs, in which merges happen; data/make_merge_paths_reference.py).
+    attrs = case["attrs"]
+    k = attrs["num_hyps_per_beam"]
+    first = case["steps"][0]
+    n, src_len = np.asarray(first["atten_probs"]).shape
+    state = initial_state(n // k, k, len(case["steps"]), src_len)
+    for t, step in enumerate(case["steps"]):
+        out = ops.beam_search_step(
+            np.asarray(step["scores"], np.float32),
+            np.asarray(step["atten_probs"], np.float32),
+            *state,
+            np.asarray(step["is_last_chunk"], bool),
+            t,
+            **attrs,
+        )
+        state = list(out[:11])
+    want = case["expected"]
+    for name, index in [
+        ("best_scores", 0),
+        ("cumulative_scores", 1),
+        ("scores", 2),
+        ("hyps", 3),
+        ("prev_hyps", 4),
+        ("atten_probs", 9),
+        ("beam_done", 10),
+    ]:
+        np.testing.assert_array_equal(
+            out[index], np.asarray(want[name], out[index].dtype), err_msg=name
+        )
+    assert done_slots(out) == sorted((step, slot) for step, slot, *_ in want["done_hyps"])
+    for step, slot, beam_id, ids, scores in want["done_hyps"]:
+        _, got_ids, _, _ = done_hyp(out, step, slot)
+        assert beam_id == slot % (n // k)
+        assert [int(i) for i in got_ids] == ids
+        # With merged paths every step of a terminated hyp scores its global score over its
+        # length, as Lingvo records it.
+        average = np.float32(out[7][step, slot] / np.float32(step + 1))
+        np.testing.assert_array_equal(np.float32(scores), np.full(len(ids), average))
 
 
 def test_large_vocab_matches_full_sort():

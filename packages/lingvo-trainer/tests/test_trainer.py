@@ -116,7 +116,8 @@ def test_log_lines_in_lingvo_shape(trained, data, tmp_path, caplog):
     assert [int(r[0]) for r in rates] == [1, 2]
     for _, steps_per_sec, examples_per_sec in rates:
         assert float(steps_per_sec) > 0.0
-        assert float(examples_per_sec) == pytest.approx(16 * float(steps_per_sec), abs=0.02)
+        # Batch 16; both figures are printed rounded to 0.01.
+        assert float(examples_per_sec) == pytest.approx(16 * float(steps_per_sec), abs=0.09)
     assert " loss:" in err and "grad_norm/all/loss:" in err
     assert "ETA to max_steps 2:" in err
     assert trainer_main.Run(_Args(logdir, data, "--job=evaler_test", steps=2)) == 0

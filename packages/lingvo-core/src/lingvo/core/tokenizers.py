@@ -221,6 +221,7 @@ class VocabFileTokenizer(BaseTokenizer):
         delimiter = self.params.tokens_delimiter
         return bool(self.params.lookup_in_graph) and all(ord(c) < 128 for c in delimiter)
 
+    @tf.autograph.experimental.do_not_convert
     def _Table(self) -> tf.lookup.StaticHashTable:
         """token -> id over every token of the file, the ids asked of the kernel; built once."""
         if self._table is None:

@@ -198,7 +198,8 @@ class Trainer(base.BaseRunner):
     def _StopVote(self, wish: tf.Tensor) -> tf.Tensor:
         def Replica(value: tf.Tensor) -> tf.Tensor:
             ctx = tf.distribute.get_replica_context()
-            return ctx.all_reduce(tf.distribute.ReduceOp.SUM, value)
+            # A copy made on the replica's device: the all-reduce reduces to where it lives.
+            return ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.identity(value))
 
         per_replica = self._strategy.run(Replica, args=(wish,))
         return self._strategy.experimental_local_results(per_replica)[0]
