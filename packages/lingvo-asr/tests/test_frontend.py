@@ -152,3 +152,25 @@ def test_resample_keeps_a_tone():
     up = audio.Resample(tone, 8000, 16000)
     t2 = np.arange(16000) / 16000.0
     np.testing.assert_allclose(up, np.sin(2 * np.pi * 440 * t2), atol=1e-3)
+
+
+@pytest.mark.parametrize("pad_end", [False, True])
+def test_a_frame_is_padded_when_any_of_its_samples_is(pad_end):
+    fe = frontend.MelAsrFrontend.Params().Set(noise_scale=0.0, pad_end=pad_end).Instantiate()
+    size, step = fe.frame_size, fe.frame_step
+    rng = np.random.default_rng(3)
+    for n in (size, size + 1, 1000, 4321):
+        paddings = np.zeros([4, n], np.float32)
+        paddings[1, rng.integers(1, n) :] = 1.0  # a padded tail
+        paddings[2, :] = 1.0
+        paddings[3, rng.integers(0, n)] = 1.0  # one padded sample inside
+        pcm = rng.standard_normal([4, n]).astype(np.float32)
+        out = fe.FProp(fe.theta, NestedMap(src_inputs=pcm, paddings=paddings)).paddings.numpy()
+        frames = -(-n // step) if pad_end else max(0, 1 + (n - size) // step)
+        assert out.shape == (4, frames) and frames == fe.NumFrames(n)
+        # Past the end counts as padded (pad_end frames run off the signal).
+        extended = np.pad(paddings, [[0, 0], [0, size]], constant_values=1.0)
+        want = [
+            [extended[b, f * step : f * step + size].max() for f in range(frames)] for b in range(4)
+        ]
+        np.testing.assert_array_equal(out, np.asarray(want, np.float32).reshape([4, frames]))
