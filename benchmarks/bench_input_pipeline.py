@@ -3,10 +3,11 @@ and against Lingvo's own GenericInput op.
 
 The benchmark writes its own data into a temporary folder: a text file of `--lines` lines (about
 32 words each, from a 20,000-word vocabulary) and the same lines as one TFRecord file. Each run
-shuffles (buffer 10,000), tokenises word -> id (ours: a Python dict in the processor; tf.data:
-`tf.strings.split` + a `StaticHashTable`, `map` with AUTOTUNE; Lingvo: its `generic_input` op in
-a TF1 graph with a processor of `tf.strings.split` + its `vocab_token_to_id` op), buckets by
-length (bounds 10/20/40/80, batch limits 256/128/64/32) and pads, and reports records per second
+shuffles (buffer 10,000), tokenises word -> id (ours: a `batch_processor` calling
+`ops.tokenize_to_ids` once per chunk of records; tf.data: `tf.strings.split` + a
+`StaticHashTable`, `map` with AUTOTUNE; Lingvo: its `generic_input` op in a TF1 graph with a
+processor of `tf.strings.split` + its `vocab_token_to_id` op), buckets by length (bounds
+10/20/40/80, batch limits 256/128/64/32) and pads, and reports records per second
 after a warm-up. A `read` row times reading + shuffling alone (against tf.data). tf.data runs in
 this interpreter when it can import tensorflow, else in `--reference-python`; Lingvo runs in
 `--reference-python` (the PyPI lingvo 0.14.2 environment), once per `--lingvo-threads` value

@@ -42,10 +42,6 @@ METRICS = (
 )
 
 
-def _Unsegment(pieces: str) -> str:
-    return "".join(pieces.split(" ")).replace("\u2581", " ").strip()
-
-
 def _OurCheckpoint(args, data: common.Data, tmp: pathlib.Path) -> tuple[pathlib.Path, int]:
     """Returns our logdir holding the checkpoint to decode, and its step."""
     logdir = tmp / "ours" / "log"
@@ -122,7 +118,7 @@ def main() -> None:
                     samples[impl][key].append(r[key])
                 bleu[impl] = r["corpus_bleu"]
                 hyp_words[impl] = r["mean_hyp_words"]
-                hyps[impl] = {_Unsegment(k): _Unsegment(v) for k, v in r["hyps"].items()}
+                hyps[impl] = r["hyps"]
                 print(
                     f"round {round_ + 1}/{args.rounds} {impl}: "
                     f"{r['sentences_per_s']:.1f} sentences/s after the first batch, "

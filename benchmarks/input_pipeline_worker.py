@@ -50,15 +50,20 @@ def ours(mode, fmt, data, vocab_path, parallelism):
 
         return chunks()
     with open(vocab_path, "rb") as f:
-        vocab = {w: i for i, w in enumerate(f.read().split(b"\n"))}
-    lookup = vocab.__getitem__
+        words = f.read().split(b"\n")
+    # The same vocabulary as Lingvo's side: the specials first, so every id is 3 higher.
+    vocab = ops.Vocabulary.from_lines([b"<unk>", b"<s>", b"</s>", *words])
 
-    def processor(line):
-        ids = np.array(list(map(lookup, line.split())), dtype=np.int32)
-        return ids, len(ids)
+    def batch_processor(lines):
+        # One C++ call (GIL released) splits and looks up a whole chunk of lines.
+        ids, lengths = ops.tokenize_to_ids(lines, vocab)
+        return np.split(ids, np.cumsum(lengths[:-1])), lengths
 
     batches = ops.generic_input(
-        yielder, processor, bucket_upper_bound=BOUNDS, bucket_batch_limit=LIMITS
+        yielder,
+        batch_processor=batch_processor,
+        bucket_upper_bound=BOUNDS,
+        bucket_batch_limit=LIMITS,
     )
     return (len(b.bucket_keys) for b in batches)
 

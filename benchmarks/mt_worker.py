@@ -113,13 +113,21 @@ def Train(impl: str, datadir: str, logdir: str, steps: int, warmup: int) -> dict
     }
 
 
-def _Hyps(decoder_dir: str, step: int) -> dict[str, str]:
+def _Unsegment(pieces: str) -> str:
+    return "".join(pieces.split(" ")).replace("\u2581", " ").strip()
+
+
+def _Hyps(impl: str, decoder_dir: str, step: int) -> dict[str, str]:
+    """{source: best hypothesis}, as text on both sides (our pairs hold word pieces)."""
     with open(os.path.join(decoder_dir, f"decoder_out_{step:09d}"), "rb") as f:
         pairs = pickle.load(f)
     out = {}
     for source, summary in pairs:
         m = HYP_RE.search(summary)
-        out[source] = m.group(1) if m else ""
+        hyp = m.group(1) if m else ""
+        if impl == "ours":
+            source, hyp = _Unsegment(source), _Unsegment(hyp)
+        out[source] = hyp
     return out
 
 
@@ -143,7 +151,7 @@ def Decode(impl: str, datadir: str, logdir: str, step: int, max_len: int) -> dic
     decoder_dir = os.path.join(logdir, "decoder_test")
     score = pathlib.Path(decoder_dir, f"score-{step:08d}.txt").read_text()
     values = dict(line.split(": ", 1) for line in score.splitlines() if ": " in line)
-    hyps = _Hyps(decoder_dir, step)
+    hyps = _Hyps(impl, decoder_dir, step)
     words = [len(h.split()) for h in hyps.values()]
     return {
         "sentences_per_s": (n1 - n0) / (t1 - t0),

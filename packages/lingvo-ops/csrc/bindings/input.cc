@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bindings/bindings.h"
+#include "bindings/text_args.h"
 #include "input/bucket_batcher.h"
 #include "input/crc32c.h"
 #include "input/errors.h"
@@ -255,6 +256,25 @@ class PyBucketBatcher {
     return ToList(std::move(batches));
   }
 
+  // Adds samples[i] under keys[i] in order, as that many Add calls would;
+  // returns every batch they completed. The keys are int64 (checked by the
+  // caller), one per sample.
+  py::list AddMany(py::array_t<int64_t, py::array::c_style | py::array::forcecast> keys,
+                   py::list samples) {
+    if (keys.ndim() != 1 || keys.shape(0) != static_cast<py::ssize_t>(samples.size())) {
+      throw py::value_error("add_many needs one key per sample, got keys of shape " +
+                            ShapeString(keys) + " and " + std::to_string(samples.size()) +
+                            " samples");
+    }
+    const int64_t* k = keys.data();
+    std::vector<Batcher::Batch> batches;
+    for (py::ssize_t i = 0; i < keys.shape(0); ++i) {
+      batcher_.Add(k[i], py::reinterpret_borrow<py::object>(samples[static_cast<size_t>(i)]),
+                   &batches);
+    }
+    return ToList(std::move(batches));
+  }
+
   py::list Flush() {
     std::vector<Batcher::Batch> batches;
     batcher_.Flush(&batches);
@@ -428,6 +448,7 @@ void RegisterInput(py::module_& m) {
            py::arg("bucket_upper_bound"), py::arg("bucket_batch_limit"),
            py::arg("flush_every_n") = 0)
       .def("add", &PyBucketBatcher::Add, py::arg("key"), py::arg("sample"))
+      .def("add_many", &PyBucketBatcher::AddMany, py::arg("keys"), py::arg("samples"))
       .def("flush", &PyBucketBatcher::Flush)
       .def_property_readonly("accepted",
                              [](const PyBucketBatcher& s) { return s.batcher().accepted(); })

@@ -202,6 +202,22 @@ py::tuple StrToVocabTokens(py::handle labels, py::handle vocab, bool append_eos,
   return BatchToTuple(std::move(result));
 }
 
+py::tuple TokenizeToIds(py::handle labels, py::handle vocab,
+                        std::optional<bool> load_ids,
+                        const std::string& delimiter) {
+  const std::vector<std::string> strings = LabelsToStrings(labels, "labels");
+  const ConstVocabPtr v = ResolveVocab(vocab, load_ids, false, "vocab", true);
+  text::RaggedIds result;
+  {
+    py::gil_scoped_release release;
+    result = text::TokenizeToIds(strings, *v, delimiter);
+  }
+  const auto total = static_cast<py::ssize_t>(result.ids.size());
+  const auto batch = static_cast<py::ssize_t>(result.lengths.size());
+  return py::make_tuple(VectorToArray(std::move(result.ids), {total}),
+                        VectorToArray(std::move(result.lengths), {batch}));
+}
+
 // token_ids [batch, len] and seq_lengths [batch] as int64, batch checked.
 std::pair<py::array_t<std::int64_t, py::array::c_style>,
           py::array_t<std::int64_t, py::array::c_style>>
@@ -492,6 +508,9 @@ void RegisterVocab(py::module_& m) {
         py::arg("maxlen") = 300, py::arg("pad_to_maxlen").noconvert() = true,
         py::arg("load_token_ids_from_vocab") = py::none(),
         py::arg("delimiter") = " ", kStrToVocabTokensDoc + 1);
+  m.def("tokenize_to_ids", &TokenizeToIds, py::arg("labels"), py::arg("vocab"),
+        py::kw_only(), py::arg("load_token_ids_from_vocab") = py::none(),
+        py::arg("delimiter") = std::string(" \t\n\v\f\r"), kTokenizeToIdsDoc + 1);
   m.def("ngram_id_to_token", &NgramIdToToken, py::arg("token_ids"),
         py::arg("seq_lengths"), py::arg("ngram_vocab"),
         py::arg("ngram_separator") = "", kNgramIdToTokenDoc + 1);

@@ -188,6 +188,18 @@ TokenBatch StrToVocabTokens(const std::vector<std::string>& labels,
                          maxlen, pad_to_maxlen);
 }
 
+RaggedIds TokenizeToIds(const std::vector<std::string>& labels,
+                        const Vocab& vocab, std::string_view delimiter) {
+  RaggedIds out;
+  out.lengths.reserve(labels.size());
+  for (const std::string& label : labels) {
+    const std::vector<std::string_view> tokens = SplitTokens(label, delimiter);
+    for (std::string_view token : tokens) out.ids.push_back(vocab.TokenToId(token));
+    out.lengths.push_back(static_cast<int32_t>(tokens.size()));
+  }
+  return out;
+}
+
 int64_t CheckedRowLength(const int64_t* seq_lengths, int64_t b,
                          int64_t row_len) {
   const int64_t len = std::max<int64_t>(0, seq_lengths[b]);

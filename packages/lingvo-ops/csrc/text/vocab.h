@@ -119,6 +119,19 @@ TokenBatch StrToVocabTokens(const std::vector<std::string>& labels,
                             int64_t maxlen, bool pad_to_maxlen,
                             std::string_view delimiter);
 
+// Ids of many lines in one flat buffer: line b's ids are the `lengths[b]`
+// entries after those of lines 0..b-1.
+struct RaggedIds {
+  std::vector<int32_t> ids;
+  std::vector<int32_t> lengths;
+};
+
+// Splits each label with SplitTokens and looks every token up in `vocab`
+// (unknown: unk_id), keeping every token: the per-record work of an input
+// pipeline's tokenising processor, done for a whole chunk of records at once.
+RaggedIds TokenizeToIds(const std::vector<std::string>& labels,
+                        const Vocab& vocab, std::string_view delimiter);
+
 // Lingvo's NgramIdToToken: row b of the row-major [batch, row_len]
 // `token_ids` becomes the tokens of its first max(0, seq_lengths[b]) ids
 // (unknown ids give the unk token) joined by `separator`.

@@ -294,19 +294,16 @@ class VocabFileTokenizer(BaseTokenizer):
         About a third of the ops of the batch path: inside tf.data every op of a per-record
         function costs scheduling time, which dominates at these sizes.
         """
-        delimiter = self.params.tokens_delimiter
-        pieces = _SplitTokens(s[tf.newaxis], delimiter).flat_values
+        pieces = _SplitOne(s, self.params.tokens_delimiter)
         row = self._Table().lookup(pieces[:maxlen])
         n = tf.size(row)
         width = maxlen if self.params.pad_to_max_length else tf.minimum(n + 1, maxlen)
         labels = tf.concat([row, tf.fill([width - n], eos)], 0)
         ids = tf.concat([[sos], labels], 0)[:width]
-        real = n + 1 if append_eos else n
-        paddings = 1.0 - tf.sequence_mask(tf.minimum(real, maxlen), width, tf.float32)
-        width_or_none = maxlen if self.params.pad_to_max_length else None
-        return tuple(
-            tf.ensure_shape(x[tf.newaxis], [1, width_or_none]) for x in (ids, labels, paddings)
-        )
+        real = tf.minimum(n + 1, maxlen) if append_eos else n
+        paddings = tf.cast(tf.range(width) >= real, tf.float32)
+        shape = [1, maxlen if self.params.pad_to_max_length else -1]
+        return tuple(tf.reshape(x, shape) for x in (ids, labels, paddings))
 
     def _StringsToIdsFn(self, max_length, append_eos, pad):
         vocab, delimiter = self._vocab, self.params.tokens_delimiter
@@ -330,6 +327,18 @@ class VocabFileTokenizer(BaseTokenizer):
             return ops.ngram_id_to_token(ids, lens, vocab, ngram_separator=separator)
 
         return Fn
+
+
+def _SplitOne(s: tf.Tensor, delimiter: str) -> tf.Tensor:
+    """`_SplitTokens` of one string scalar as a dense 1-D tensor, in the fewest ops."""
+    if not delimiter:
+        return tf.strings.bytes_split(s)
+    if len(delimiter) > 1:
+        byte_class = "".join(f"\\x{ord(c):02x}" for c in delimiter)
+        s = tf.strings.regex_replace(s, f"[{byte_class}]", delimiter[0])
+    _, pieces, _ = tf.raw_ops.StringSplitV2(input=tf.reshape(s, [1]), sep=delimiter[0])
+    words = tf.strings.length(tf.strings.strip(pieces)) > 0
+    return tf.gather(pieces, tf.reshape(tf.where(words), [-1]))
 
 
 def _SplitTokens(strs: tf.Tensor, delimiter: str) -> tf.RaggedTensor:

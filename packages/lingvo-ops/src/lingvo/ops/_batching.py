@@ -1,7 +1,8 @@
-"""Bucketing batcher over a per-record processor, with numpy padding and stacking."""
+"""Bucketing batcher over a per-record or per-chunk processor, with numpy padding and stacking."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -86,14 +87,49 @@ class BucketBatcher:
         batches = self._core.add(key, sample)
         if self._core.dropped != self._dropped_seen:
             self._dropped_seen = self._core.dropped
-            self._log_drop(int(key))
+            self._log_drop(int(key), self.dropped_negative, self.dropped_too_large, self.accepted)
         return [Batch(*b) for b in batches]
+
+    def add_many(self, keys: Sequence[int] | np.ndarray, samples: Sequence[Any]) -> list[Batch]:
+        """Adds ``samples[i]`` under ``keys[i]``, in order, as that many ``add`` calls would.
+
+        Returns every batch the samples completed. One call per chunk of
+        records keeps the per-sample cost in C++.
+
+        Raises:
+          TypeError: The keys are not integers.
+          ValueError: The keys are not a vector of one key per sample.
+        """
+        key_array = np.asarray(keys)
+        if key_array.size and key_array.dtype.kind not in "iu":
+            raise TypeError(f"keys must be integers, got an array of {key_array.dtype}")
+        before = (self.dropped_negative, self.dropped_too_large, self.accepted)
+        batches = self._core.add_many(key_array.astype(np.int64, copy=False), list(samples))
+        if self._core.dropped != self._dropped_seen:
+            self._log_drops(key_array, *before)
+        return [Batch(*b) for b in batches]
+
+    def _log_drops(self, keys: np.ndarray, negative: int, too_large: int, accepted: int) -> None:
+        # Replays the chunk's drops so each message shows the counters as one
+        # add() at a time would have.
+        dropped = np.flatnonzero((keys < 0) | (keys > self.bucket_upper_bound[-1]))
+        last = -1
+        for i in dropped.tolist():
+            key = int(keys[i])
+            accepted += i - last - 1
+            last = i
+            if key < 0:
+                negative += 1
+            else:
+                too_large += 1
+            self._dropped_seen += 1
+            self._log_drop(key, negative, too_large, accepted)
 
     def flush(self) -> list[Batch]:
         """Hands out every non-empty bucket, in bucket order (at the end of the input)."""
         return [Batch(*b) for b in self._core.flush()]
 
-    def _log_drop(self, key: int) -> None:
+    def _log_drop(self, key: int, negative: int, too_large: int, accepted: int) -> None:
         n = self._dropped_seen
         if n & (n - 1):  # Only powers of two, so a bad key cannot flood the log.
             return
@@ -107,9 +143,9 @@ class BucketBatcher:
             key,
             why,
             n,
-            self.dropped_negative,
-            self.dropped_too_large,
-            self.accepted,
+            negative,
+            too_large,
+            accepted,
         )
 
     @property
@@ -149,18 +185,27 @@ class BucketBatcher:
 
 
 def _stack_leaf(values: list, pad_value: Any, where: str) -> np.ndarray:
-    arrays = [np.asarray(v) for v in values]
+    arrays = [v if type(v) is np.ndarray else np.asarray(v) for v in values]
     first = arrays[0]
+    dtype, ndim = first.dtype, first.ndim
     for i, a in enumerate(arrays):
-        if a.dtype != first.dtype or a.ndim != first.ndim:
+        if a.dtype != dtype or a.ndim != ndim:
             raise ValueError(
                 f"Mismatch of samples at {where}: sample 0 is {first.dtype}{list(first.shape)}, "
                 f"sample {i} is {a.dtype}{list(a.shape)}"
             )
-    if first.ndim == 0:
+    if ndim == 0:
         return np.stack(arrays)
+    if ndim == 1:
+        # Token sequences, the common case: one copy of all values through a
+        # mask instead of a Python-level copy per sample.
+        lengths = np.fromiter(map(len, arrays), dtype=np.intp, count=len(arrays))
+        width = int(lengths.max())
+        out = np.full((len(arrays), width), pad_value, dtype=dtype)
+        out[np.arange(width) < lengths[:, None]] = np.concatenate(arrays)
+        return out
     shape = tuple(np.max([a.shape for a in arrays], axis=0))
-    out = np.full((len(arrays), *shape), pad_value, dtype=first.dtype)
+    out = np.full((len(arrays), *shape), pad_value, dtype=dtype)
     for i, a in enumerate(arrays):
         out[(i, *(slice(0, d) for d in a.shape))] = a
     return out
@@ -219,40 +264,75 @@ def pad_and_stack(samples: Sequence[Any], pad_values: Any = 0) -> Any:
 
 
 def _iter_records(records: Iterable[Any]) -> Iterator[Any]:
+    if getattr(records, "next_batch", None) is None:
+        yield from records  # One at a time: a plain iterable is never read ahead.
+        return
+    for chunk in _iter_chunks(records):
+        yield from chunk
+
+
+def _iter_chunks(records: Iterable[Any]) -> Iterator[list]:
+    """The records in lists of up to _YIELD_CHUNK, in order."""
     next_batch = getattr(records, "next_batch", None)
     if next_batch is None:
-        yield from records
-        return
+        iterator = iter(records)
+        next_batch = lambda n: list(itertools.islice(iterator, n))  # noqa: E731
     while True:
         chunk = next_batch(_YIELD_CHUNK)
         if not chunk:
             return
-        yield from chunk
+        yield chunk
+
+
+def _check_processed(samples: Any, keys: Any, n: int) -> None:
+    try:
+        n_samples, n_keys = len(samples), len(keys)
+    except TypeError:
+        raise TypeError(
+            "batch_processor must return (samples, bucket_keys), two sequences, got "
+            f"{type(samples).__name__} and {type(keys).__name__}"
+        ) from None
+    if n_samples != n or n_keys != n:
+        raise ValueError(
+            f"batch_processor returned {n_samples} samples and {n_keys} bucket keys for a "
+            f"chunk of {n} records; it must return one of each per record (a negative key "
+            "drops a record)"
+        )
 
 
 def generic_input(
     records: Iterable[Any],
-    processor: Callable[[Any], tuple[Any, int]],
+    processor: Callable[[Any], tuple[Any, int]] | None = None,
     *,
+    batch_processor: Callable[[list], tuple[Sequence[Any], Sequence[int]]] | None = None,
     bucket_upper_bound: Sequence[int],
     bucket_batch_limit: Sequence[int],
     flush_every_n: int = 0,
     pad_values: Any = 0,
     batcher: BucketBatcher | None = None,
 ) -> Iterator[PaddedBatch]:
-    """Processes records one by one and yields padded batches by bucket (Lingvo's GenericInput).
+    """Processes records and yields padded batches by bucket (Lingvo's GenericInput).
 
-    ``processor(record)`` returns ``(example, bucket_key)``: ``example`` is an
-    array or a tuple, list or dict of arrays; a negative key drops the record
-    (counted by the batcher). It may be any Python callable, numpy or eager
-    TensorFlow. Batches come from one bucket each and hold at most that
-    bucket's limit; when the records run out the partial buckets are flushed
-    as final, smaller batches.
+    Give exactly one of two processors. ``processor(record)`` returns
+    ``(example, bucket_key)``: ``example`` is an array or a tuple, list or dict
+    of arrays; a negative key drops the record (counted by the batcher). It
+    may be any Python callable, numpy or eager TensorFlow.
+    ``batch_processor(records)`` is its vectorised form: it gets a list of up
+    to 256 records and returns ``(examples, bucket_keys)``, one of each per
+    record in the same order (a list of examples, and integer keys as a list
+    or array), so one call, e.g. ``tokenize_to_ids``, can do the work of a
+    whole chunk in C++ with the GIL released. Both give the same batches for
+    the same examples and keys.
+
+    Batches come from one bucket each and hold at most that bucket's limit;
+    when the records run out the partial buckets are flushed as final,
+    smaller batches.
 
     Args:
       records: Record source; a RecordYielder is read in chunks through
         ``next_batch``.
       processor: The per-record function.
+      batch_processor: The per-chunk function, instead of ``processor``.
       bucket_upper_bound: See BucketBatcher.
       bucket_batch_limit: See BucketBatcher.
       flush_every_n: See BucketBatcher.
@@ -262,12 +342,27 @@ def generic_input(
 
     Yields:
       PaddedBatch(bucket, values, bucket_keys).
+
+    Raises:
+      TypeError: Neither or both processors are given, or batch_processor
+        does not return two sequences.
+      ValueError: batch_processor returns other than one example and one
+        key per record.
     """
+    if (processor is None) == (batch_processor is None):
+        raise TypeError("generic_input needs exactly one of processor and batch_processor")
     if batcher is None:
         batcher = BucketBatcher(bucket_upper_bound, bucket_batch_limit, flush_every_n)
-    for record in _iter_records(records):
-        example, key = processor(record)
-        for b in batcher.add(key, example):
-            yield PaddedBatch(b.bucket, pad_and_stack(b.samples, pad_values), b.bucket_keys)
+    if batch_processor is None:
+        for record in _iter_records(records):
+            example, key = processor(record)
+            for b in batcher.add(key, example):
+                yield PaddedBatch(b.bucket, pad_and_stack(b.samples, pad_values), b.bucket_keys)
+    else:
+        for chunk in _iter_chunks(records):
+            samples, keys = batch_processor(chunk)
+            _check_processed(samples, keys, len(chunk))
+            for b in batcher.add_many(keys, samples):
+                yield PaddedBatch(b.bucket, pad_and_stack(b.samples, pad_values), b.bucket_keys)
     for b in batcher.flush():
         yield PaddedBatch(b.bucket, pad_and_stack(b.samples, pad_values), b.bucket_keys)

@@ -129,6 +129,9 @@ class _BucketBatcher:
     def add(
         self, key: SupportsIndex, sample: object
     ) -> list[tuple[int, list[object], npt.NDArray[np.int32]]]: ...
+    def add_many(
+        self, keys: npt.NDArray[np.int64], samples: list[object]
+    ) -> list[tuple[int, list[object], npt.NDArray[np.int32]]]: ...
     def flush(self) -> list[tuple[int, list[object], npt.NDArray[np.int32]]]: ...
     accepted: int
     dropped: int
@@ -565,6 +568,15 @@ def str_to_vocab_tokens(
     delimiter: str = " ",
 ) -> _TokenBatch:
     """Lingvo's StrToVocabTokens: (token_ids, target_ids, paddings) shaped [batch, width]."""
+
+def tokenize_to_ids(
+    labels: _Labels,
+    vocab: _VocabArg,
+    *,
+    load_token_ids_from_vocab: bool | None = None,
+    delimiter: str = " \t\n\v\f\r",
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Each label split and looked up, in one call: (ids of all labels, lengths [batch])."""
 
 def ngram_id_to_token(
     token_ids: npt.ArrayLike,
