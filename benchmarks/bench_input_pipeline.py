@@ -186,6 +186,7 @@ def main() -> None:
         "measure": args.measure,
         "rounds": args.rounds,
         "parallelism": args.parallelism,
+        "ours_processor": "batch_processor (tokenize_to_ids per chunk of 256), num_threads=2",
         "generate_s": round(gen_s, 1),
         "tf_python": tf_python,
         "reference_python": args.reference_python,

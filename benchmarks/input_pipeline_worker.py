@@ -1,7 +1,7 @@
 """One timed run of the `input_pipeline` benchmark, ours, tf.data or Lingvo's; prints one JSON line.
 
 Usage: input_pipeline_worker.py {ours,tfdata,lingvo} {pipeline,read} {text,tfrecord} DATA VOCAB
-       WARMUP MEASURE PARALLELISM [LINGVO_THREADS]
+       WARMUP MEASURE PARALLELISM [PROCESSOR_THREADS]
 `pipeline` = shuffle, tokenise (word -> id), bucket by length (bounds 10/20/40/80, batch limits
 256/128/64/32) and pad; `read` = read and shuffle only (ours and tf.data). It runs in whichever
 environment has the implementation: ours needs `lingvo.ops`, tf.data needs `tensorflow`, Lingvo's
@@ -34,7 +34,7 @@ def _time(batches, warmup: int, measure: int) -> float:
     raise SystemExit(f"the data ran out after {seen} records; use fewer --warmup/--measure")
 
 
-def ours(mode, fmt, data, vocab_path, parallelism):
+def ours(mode, fmt, data, vocab_path, parallelism, num_threads=2):
     import numpy as np
 
     from lingvo import ops
@@ -57,13 +57,16 @@ def ours(mode, fmt, data, vocab_path, parallelism):
     def batch_processor(lines):
         # One C++ call (GIL released) splits and looks up a whole chunk of lines.
         ids, lengths = ops.tokenize_to_ids(lines, vocab)
-        return np.split(ids, np.cumsum(lengths[:-1])), lengths
+        ends = np.cumsum(lengths).tolist()
+        # One view of the flat ids per line.
+        return [ids[end - n : end] for end, n in zip(ends, lengths.tolist(), strict=True)], lengths
 
     batches = ops.generic_input(
         yielder,
         batch_processor=batch_processor,
         bucket_upper_bound=BOUNDS,
         bucket_batch_limit=LIMITS,
+        num_threads=num_threads,
     )
     return (len(b.bucket_keys) for b in batches)
 
@@ -153,7 +156,7 @@ def lingvo(mode, fmt, data, vocab_path, parallelism, num_threads=1):
 def main() -> None:
     impl, mode, fmt, data, vocab, warmup, measure, parallelism = sys.argv[1:9]
     build = {"ours": ours, "tfdata": tfdata, "lingvo": lingvo}[impl]
-    extra = [int(a) for a in sys.argv[9:]]  # lingvo: processor threads
+    extra = [int(a) for a in sys.argv[9:]]  # ours and lingvo: processor threads
     batches = build(mode, fmt, data, vocab, int(parallelism), *extra)
     rate = _time(batches, int(warmup), int(measure))
     print(json.dumps({"records_per_s": rate}))

@@ -2,11 +2,14 @@
 
 import logging
 import pathlib
+import threading
+import time
 
 import numpy as np
 import pytest
 
 from lingvo import ops
+from lingvo.ops._ordered_pool import ordered_chunk_map
 
 BOUNDS, LIMITS = [10, 20, 40, 80], [16, 8, 4, 2]
 WORDS = [f"w{i}" for i in range(50)]
@@ -179,3 +182,89 @@ def test_pad_and_stack_vectors_match_a_per_sample_copy():
         np.testing.assert_array_equal(got, want)
     # All samples empty: a [batch, 0] array.
     assert ops.pad_and_stack([np.zeros(0, np.int32)] * 3).shape == (3, 0)
+
+
+def _processor_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("lingvo-ops-processor")]
+
+
+@pytest.mark.parametrize("per_record", [False, True])
+def test_processor_threads_give_the_same_batches(tmp_path, per_record):
+    path = _write_lines(tmp_path / "lines.txt", 3000, seed=1)
+
+    def yielder():
+        return ops.RecordYielder(
+            f"text:{path}", seed=29, buffer_size=500, parallelism=2, repeat_count=1
+        )
+
+    want, want_batcher = _run(yielder(), processor=_per_record_processor())
+    if per_record:
+        processors = {"processor": _per_record_processor()}
+    else:
+        processors = {"batch_processor": _batch_processor(_vocab())}
+    got, got_batcher = _run(yielder(), num_threads=3, **processors)
+    _assert_same_batches(got, want)
+    assert (got_batcher.accepted, got_batcher.dropped) == (
+        want_batcher.accepted,
+        want_batcher.dropped,
+    )
+    assert _processor_threads() == []
+
+
+def test_processor_threads_keep_read_order_whatever_the_timing():
+    rng = np.random.default_rng(0)
+    delays = rng.uniform(0, 0.004, 64).tolist()
+    chunks = iter([[i] * 3 for i in range(64)] + [[]])
+
+    def slow_square(chunk):
+        time.sleep(delays[chunk[0]])
+        return chunk[0] ** 2
+
+    out = list(ordered_chunk_map(lambda: next(chunks), slow_square, num_threads=4))
+    assert out == [([i] * 3, i * i) for i in range(64)]
+    assert _processor_threads() == []
+
+
+def test_processor_thread_errors_reach_the_caller_and_stop_the_threads():
+    lines = [b"w1 w2"] * 2000
+
+    def failing(records):
+        if failing.calls == 3:
+            raise RuntimeError("bad chunk")
+        failing.calls += 1
+        return [np.ones(2, np.int32)] * len(records), [2] * len(records)
+
+    failing.calls = 0
+    batches = ops.generic_input(
+        lines,
+        batch_processor=failing,
+        bucket_upper_bound=BOUNDS,
+        bucket_batch_limit=LIMITS,
+        num_threads=2,
+    )
+    with pytest.raises(RuntimeError, match="bad chunk"):
+        list(batches)
+    assert _processor_threads() == []
+
+    with pytest.raises(ValueError, match="returned 1 samples and 256 bucket keys"):
+        _run(lines, batch_processor=lambda rs: ([0], [1] * len(rs)), num_threads=2)
+    with pytest.raises(ValueError, match="num_threads >= 1, got 0"):
+        _run(lines, processor=lambda r: (r, 1), num_threads=0)
+    assert _processor_threads() == []
+
+
+def test_closing_a_threaded_generic_input_stops_its_threads(tmp_path):
+    path = _write_lines(tmp_path / "lines.txt", 200)
+    with ops.RecordYielder(f"text:{path}", seed=3, buffer_size=50) as endless:
+        batches = ops.generic_input(
+            endless,
+            batch_processor=_batch_processor(_vocab()),
+            bucket_upper_bound=BOUNDS,
+            bucket_batch_limit=LIMITS,
+            num_threads=2,
+        )
+        first = [next(batches) for _ in range(20)]
+        assert len(_processor_threads()) == 2
+        batches.close()
+    assert all(b.values.shape[0] == len(b.bucket_keys) for b in first)
+    assert _processor_threads() == []
