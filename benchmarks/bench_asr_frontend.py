@@ -7,7 +7,8 @@ FSDD connected-digit test set when `--wav-dir` holds it, else speech-like signal
 here (a deterministic mix of harmonics and noise, 1 to 5 s). Rounds alternate (ours,
 Lingvo, ours, ...), each side in a fresh process; medians are reported, with the load
 average at each run's start. The two sides' feature means must agree. Usage:
-  python bench_asr_frontend.py --reference-python <venv>/bin/python --out bench-results/asr_frontend.json
+  python bench_asr_frontend.py --reference-python <venv>/bin/python \
+      --out bench-results/asr_frontend.json
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ import sys
 import tempfile
 import wave
 
-import numpy as np
-
 import _report
+import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 WORKER = HERE / "asr_frontend_worker.py"
