@@ -18,6 +18,7 @@
 #include "input/crc32c.h"
 #include "input/errors.h"
 #include "input/record_io.h"
+#include "input/record_types.h"
 #include "input/record_yielder.h"
 
 namespace py = pybind11;
@@ -233,14 +234,98 @@ class PyRecordYielder {
   std::unique_ptr<RecordYielder> yielder_;
 };
 
+// A Python object shared with C++ threads: freed under the GIL.
+std::shared_ptr<py::object> ShareWithThreads(py::object obj) {
+  return std::shared_ptr<py::object>(new py::object(std::move(obj)), [](py::object* p) {
+    py::gil_scoped_acquire gil;
+    delete p;
+  });
+}
+
+// Reads one file of a custom record type through a Python iterator; runs on
+// the yielder's reader threads, taking the GIL for each record.
+class PyRecordReader : public input::RecordReader {
+ public:
+  PyRecordReader(py::object iterator, std::string type, std::string path)
+      : iterator_(ShareWithThreads(std::move(iterator))),
+        type_(std::move(type)),
+        path_(std::move(path)) {}
+
+  bool Next(std::string* record) override {
+    py::gil_scoped_acquire gil;
+    PyObject* item = PyIter_Next(iterator_->ptr());
+    if (item == nullptr) {
+      if (PyErr_Occurred()) throw py::error_already_set();
+      return false;
+    }
+    const auto obj = py::reinterpret_steal<py::object>(item);
+    if (PyBytes_Check(obj.ptr())) {
+      char* data = nullptr;
+      Py_ssize_t n = 0;
+      PyBytes_AsStringAndSize(obj.ptr(), &data, &n);
+      record->assign(data, static_cast<size_t>(n));
+    } else if (PyByteArray_Check(obj.ptr())) {
+      record->assign(PyByteArray_AsString(obj.ptr()),
+                     static_cast<size_t>(PyByteArray_Size(obj.ptr())));
+    } else {
+      throw py::type_error("The reader of record type '" + type_ + "' yielded a " +
+                           py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>() +
+                           " for '" + path_ + "'; records must be bytes");
+    }
+    return true;
+  }
+
+ private:
+  std::shared_ptr<py::object> iterator_;
+  std::string type_;
+  std::string path_;
+};
+
+void RegisterRecordType(const std::string& name, py::object reader, py::object pattern_parser) {
+  if (!PyCallable_Check(reader.ptr())) {
+    throw py::type_error("register_record_type needs a callable reader(path), got " +
+                         py::repr(reader).cast<std::string>());
+  }
+  if (!pattern_parser.is_none() && !PyCallable_Check(pattern_parser.ptr())) {
+    throw py::type_error("pattern_parser must be callable or None, got " +
+                         py::repr(pattern_parser).cast<std::string>());
+  }
+  input::CustomRecordType type;
+  type.open = [name, reader = ShareWithThreads(reader)](const std::string& path) {
+    py::gil_scoped_acquire gil;
+    py::object iterator = py::iter((*reader)(path));
+    return std::unique_ptr<input::RecordReader>(
+        std::make_unique<PyRecordReader>(std::move(iterator), name, path));
+  };
+  if (!pattern_parser.is_none()) {
+    type.parse_pattern = [name, parse = ShareWithThreads(pattern_parser)](
+                             const std::string& pattern) {
+      py::gil_scoped_acquire gil;
+      py::object files = (*parse)(pattern);
+      std::vector<std::string> out;
+      for (py::handle f : files) {
+        if (!py::isinstance<py::str>(f)) {
+          throw py::type_error("The pattern parser of record type '" + name +
+                               "' must return file names (str), got " +
+                               py::repr(f).cast<std::string>());
+        }
+        out.push_back(f.cast<std::string>());
+      }
+      return out;
+    };
+  }
+  input::RegisterRecordType(name, std::move(type));
+}
+
 class PyBucketBatcher {
  public:
   using Batcher = input::BucketBatcher<py::object>;
 
   PyBucketBatcher(std::vector<int64_t> bucket_upper_bound,
-                  std::vector<int64_t> bucket_batch_limit, int64_t flush_every_n)
+                  std::vector<int64_t> bucket_batch_limit, int64_t flush_every_n,
+                  int64_t bucket_adjust_every_n)
       : batcher_(std::move(bucket_upper_bound), std::move(bucket_batch_limit),
-                 flush_every_n) {}
+                 flush_every_n, bucket_adjust_every_n) {}
 
   py::list Add(py::handle key, py::object sample) {
     PyObject* index = PyNumber_Index(key.ptr());
@@ -444,9 +529,9 @@ void RegisterInput(py::module_& m) {
       .def("__exit__", [](PyRecordYielder& self, py::args) { self.Close(); });
 
   py::class_<PyBucketBatcher>(m, "_BucketBatcher")
-      .def(py::init<std::vector<int64_t>, std::vector<int64_t>, int64_t>(),
+      .def(py::init<std::vector<int64_t>, std::vector<int64_t>, int64_t, int64_t>(),
            py::arg("bucket_upper_bound"), py::arg("bucket_batch_limit"),
-           py::arg("flush_every_n") = 0)
+           py::arg("flush_every_n") = 0, py::arg("bucket_adjust_every_n") = 0)
       .def("add", &PyBucketBatcher::Add, py::arg("key"), py::arg("sample"))
       .def("add_many", &PyBucketBatcher::AddMany, py::arg("keys"), py::arg("samples"))
       .def("flush", &PyBucketBatcher::Flush)
@@ -470,7 +555,27 @@ void RegisterInput(py::module_& m) {
           [](const PyBucketBatcher& s) { return s.batcher().bucket_batch_limit(); })
       .def_property_readonly(
           "flush_every_n",
-          [](const PyBucketBatcher& s) { return s.batcher().flush_every_n(); });
+          [](const PyBucketBatcher& s) { return s.batcher().flush_every_n(); })
+      .def_property_readonly(
+          "bucket_adjust_every_n",
+          [](const PyBucketBatcher& s) { return s.batcher().bucket_adjust_every_n(); })
+      .def_property_readonly(
+          "adjustments", [](const PyBucketBatcher& s) { return s.batcher().adjustments(); });
+
+  m.def("_register_record_type", &RegisterRecordType, py::arg("name"), py::arg("reader"),
+        py::arg("pattern_parser") = py::none());
+  m.def("_unregister_record_type", &input::UnregisterRecordType, py::arg("name"));
+  m.def("_record_type_names", &input::RecordTypeNames);
+
+  m.def(
+      "_optimal_bucket_bounds",
+      [](std::vector<std::pair<int64_t, int64_t>> histogram, size_t num_buckets,
+         int64_t last_bound, size_t max_bins) {
+        return input::OptimalBucketBounds(histogram, num_buckets, last_bound, max_bins);
+      },
+      py::arg("histogram"), py::arg("num_buckets"), py::arg("last_bound"),
+      py::arg("max_bins") = 500,
+      "The bounds bucket_adjust_every_n picks for sorted (key, count) pairs (for tests).");
 }
 
 }  // namespace lingvo::ops::bindings

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "input/errors.h"
+#include "input/versioned_file_set.h"
 
 namespace lingvo::ops::input {
 namespace {
@@ -92,39 +93,85 @@ std::string ExpandShardedSpec(std::string_view name) {
   return base + "-?????" "-of-" + buf + std::string(rest.substr(digits));
 }
 
+namespace {
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// One element of a pattern: a glob or sharded spec (must match something) or
+// a literal file (must exist).
+void AddElement(const std::string& element, std::string_view pattern,
+                std::vector<std::string>* files) {
+  if (element.empty()) {
+    throw InvalidArgumentError("The file pattern '" + std::string(pattern) +
+                               "' has an empty element");
+  }
+  const std::string expanded = ExpandShardedSpec(element);
+  if (expanded != element || IsGlob(expanded)) {
+    std::vector<std::string> matches = Glob(expanded);
+    if (matches.empty()) {
+      throw InvalidArgumentError("Found no files at '" + expanded + "'.");
+    }
+    files->insert(files->end(), matches.begin(), matches.end());
+  } else {
+    struct stat st{};
+    if (stat(expanded.c_str(), &st) != 0) {
+      throw NotFoundError("No such file: '" + expanded + "' (in the file pattern '" +
+                          std::string(pattern) + "')");
+    }
+    files->push_back(expanded);
+  }
+}
+
+ReaderFactory BuiltinReader(RecordFormat format) {
+  return [format](const std::string& path) { return OpenRecordReader(format, path); };
+}
+
+}  // namespace
+
 ParsedPattern ParseFilePattern(std::string_view pattern) {
   auto [type, rest] = SplitTypePrefix(pattern);
   if (type.empty()) {
-    throw InvalidArgumentError(
-        "The file pattern '" + std::string(pattern) +
-        "' has no record format; start it with tfrecord:, tfrecord_gzip:, "
-        "text: or iota:");
+    throw InvalidArgumentError("The file pattern '" + std::string(pattern) +
+                               "' has no record type; start it with one of: " +
+                               JoinNames(RecordTypeNames()));
   }
-  ParsedPattern parsed{ParseRecordFormat(type), {}};
-  if (parsed.format == RecordFormat::kIota) {
-    parsed.files.push_back(rest);
-    return parsed;
-  }
-  for (const std::string& element : Split(rest, ',')) {
-    if (element.empty()) {
-      throw InvalidArgumentError("The file pattern '" + std::string(pattern) +
-                                 "' has an empty element");
-    }
-    const std::string expanded = ExpandShardedSpec(element);
-    if (expanded != element || IsGlob(expanded)) {
-      std::vector<std::string> matches = Glob(expanded);
-      if (matches.empty()) {
-        throw InvalidArgumentError("Found no files at '" + expanded + "'.");
+  ParsedPattern parsed;
+  if (type == "text_indirect") {
+    parsed.format = RecordFormat::kText;
+    parsed.open = BuiltinReader(parsed.format);
+    parsed.reparse_each_epoch = true;
+    for (const std::string& element : Split(rest, ',')) {
+      for (const std::string& listed : ReadVersionedFileSetPatterns(element)) {
+        AddElement(listed, pattern, &parsed.files);
       }
-      parsed.files.insert(parsed.files.end(), matches.begin(), matches.end());
+    }
+  } else if (IsBuiltinRecordType(type)) {
+    parsed.format = ParseRecordFormat(type);
+    parsed.open = BuiltinReader(parsed.format);
+    if (parsed.format == RecordFormat::kIota) {
+      parsed.files.push_back(rest);
+      return parsed;
+    }
+    for (const std::string& element : Split(rest, ',')) {
+      AddElement(element, pattern, &parsed.files);
+    }
+  } else if (auto custom = FindRecordType(type)) {
+    parsed.open = custom->open;
+    if (custom->parse_pattern) {
+      parsed.files = custom->parse_pattern(rest);
     } else {
-      struct stat st{};
-      if (stat(expanded.c_str(), &st) != 0) {
-        throw NotFoundError("No such file: '" + expanded + "' (in the file pattern '" +
-                            std::string(pattern) + "')");
+      for (const std::string& element : Split(rest, ',')) {
+        AddElement(element, pattern, &parsed.files);
       }
-      parsed.files.push_back(expanded);
     }
+  } else {
+    throw InvalidArgumentError("Unable to create a record reader for format '" + type +
+                               "' (in the file pattern '" + std::string(pattern) +
+                               "'); registered record types: " + JoinNames(RecordTypeNames()));
   }
   std::sort(parsed.files.begin(), parsed.files.end());
   parsed.files.erase(std::unique(parsed.files.begin(), parsed.files.end()),

@@ -60,9 +60,9 @@ uint64_t ResolveSeed(uint64_t seed) {
 // in a fixed round-robin order.
 class EpochStream {
  public:
-  EpochStream(RecordFormat format, std::vector<std::vector<std::string>> lanes,
+  EpochStream(ReaderFactory open, std::vector<std::vector<std::string>> lanes,
               int64_t keep_index, int64_t keep_modulus)
-      : format_(format), keep_index_(keep_index), keep_modulus_(keep_modulus) {
+      : open_(std::move(open)), keep_index_(keep_index), keep_modulus_(keep_modulus) {
     for (auto& files : lanes) {
       auto lane = std::make_unique<Lane>();
       lane->files = std::move(files);
@@ -163,7 +163,7 @@ class EpochStream {
     size_t bytes = 0;
     try {
       for (const std::string& file : lanes_[j]->files) {
-        auto reader = OpenRecordReader(format_, file);
+        auto reader = open_(file);
         std::string record;
         int64_t index = -1;
         while (reader->Next(&record)) {
@@ -195,7 +195,7 @@ class EpochStream {
     }
   }
 
-  const RecordFormat format_;
+  const ReaderFactory open_;
   const int64_t keep_index_;
   const int64_t keep_modulus_;
   std::mutex mu_;
@@ -214,20 +214,9 @@ class BasicRecordYielder : public RecordYielder {
       : opts_(options), seed_(ResolveSeed(options.seed)) {
     ValidateYielderOptions(opts_);
     ParsedPattern parsed = ParseFilePattern(opts_.file_pattern);
-    format_ = parsed.format;
-    const auto count = static_cast<size_t>(opts_.shard_count);
-    const auto index = static_cast<size_t>(opts_.shard_index);
-    if (count > 1 && parsed.files.size() >= count) {
-      for (size_t i = index; i < parsed.files.size(); i += count) {
-        files_.push_back(parsed.files[i]);
-      }
-    } else {
-      files_ = std::move(parsed.files);
-      if (count > 1) {
-        keep_index_ = opts_.shard_index;
-        keep_modulus_ = opts_.shard_count;
-      }
-    }
+    open_ = parsed.open;
+    reparse_each_epoch_ = parsed.reparse_each_epoch;
+    SetFiles(std::move(parsed.files));
     buffer_size_ = opts_.sequential ? 1 : static_cast<size_t>(opts_.buffer_size);
     rng_.seed(MixSeed(seed_, 0));
     buffer_.reserve(std::min<size_t>(buffer_size_, 1 << 20));
@@ -276,7 +265,27 @@ class BasicRecordYielder : public RecordYielder {
   int64_t records_yielded() const override { return yielded_.load(); }
 
  private:
+  // Keeps this shard's part of the sorted `files`.
+  void SetFiles(std::vector<std::string> files) {
+    const auto count = static_cast<size_t>(opts_.shard_count);
+    const auto index = static_cast<size_t>(opts_.shard_index);
+    files_.clear();
+    keep_index_ = 0;
+    keep_modulus_ = 1;
+    if (count > 1 && files.size() >= count) {
+      for (size_t i = index; i < files.size(); i += count) files_.push_back(files[i]);
+    } else {
+      files_ = std::move(files);
+      if (count > 1) {
+        keep_index_ = opts_.shard_index;
+        keep_modulus_ = opts_.shard_count;
+      }
+    }
+  }
+
   std::shared_ptr<EpochStream> StartStream(int64_t epoch) {
+    // An indirect pattern's file list may have a new version for this epoch.
+    if (reparse_each_epoch_ && epoch > 1) SetFiles(ParseFilePattern(opts_.file_pattern).files);
     std::vector<std::string> order = files_;
     if (!opts_.sequential) {
       // Fisher-Yates with a generator seeded by (seed, epoch).
@@ -293,7 +302,7 @@ class BasicRecordYielder : public RecordYielder {
     for (size_t i = 0; i < order.size(); ++i) {
       lanes[i % lanes.size()].push_back(std::move(order[i]));
     }
-    auto stream = std::make_shared<EpochStream>(format_, std::move(lanes),
+    auto stream = std::make_shared<EpochStream>(open_, std::move(lanes),
                                                 keep_index_, keep_modulus_);
     {
       std::lock_guard<std::mutex> lock(streams_mu_);
@@ -386,7 +395,8 @@ class BasicRecordYielder : public RecordYielder {
 
   const YielderOptions opts_;
   const uint64_t seed_;
-  RecordFormat format_ = RecordFormat::kTfRecord;
+  ReaderFactory open_;
+  bool reparse_each_epoch_ = false;
   std::vector<std::string> files_;  // This shard's files, sorted.
   int64_t keep_index_ = 0;
   int64_t keep_modulus_ = 1;  // > 1: record-level sharding.

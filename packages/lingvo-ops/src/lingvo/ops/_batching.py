@@ -64,6 +64,12 @@ class BucketBatcher:
       bucket_batch_limit: Most samples per batch of each bucket, each >= 1.
       flush_every_n: When > 0, every ``flush_every_n`` accepted samples all
         non-empty buckets are handed out as (smaller) batches.
+      bucket_adjust_every_n: When > 0, the bounds learn the key distribution
+        (Lingvo's bucket_adjust_every_n): keys up to the last bound are
+        histogrammed, and whenever ``(accepted + dropped) % n == 0`` every bound
+        but the last is re-chosen to minimise the padding cost (samples x bucket
+        width, summed over buckets), then the histogram is cleared.
+        ``bucket_upper_bound`` reads the current bounds.
 
     Raises:
       ValueError: The bounds are empty or unsorted ("Bucket_upper_bound is not
@@ -174,6 +180,7 @@ class BucketBatcher:
 
     @property
     def bucket_upper_bound(self) -> list[int]:
+        """The current bounds (they change with bucket_adjust_every_n)."""
         return self._core.bucket_upper_bound
 
     @property
@@ -183,6 +190,15 @@ class BucketBatcher:
     @property
     def flush_every_n(self) -> int:
         return self._core.flush_every_n
+
+    @property
+    def bucket_adjust_every_n(self) -> int:
+        return self._core.bucket_adjust_every_n
+
+    @property
+    def adjustments(self) -> int:
+        """How many times bucket_adjust_every_n re-chose the bounds."""
+        return self._core.adjustments
 
 
 def _stack_leaf(values: list, pad_value: Any, where: str) -> np.ndarray:
@@ -327,6 +343,7 @@ def generic_input(
     bucket_upper_bound: Sequence[int],
     bucket_batch_limit: Sequence[int],
     flush_every_n: int = 0,
+    bucket_adjust_every_n: int = 0,
     pad_values: Any = 0,
     batcher: BucketBatcher | None = None,
     num_threads: int = 1,
@@ -363,9 +380,10 @@ def generic_input(
       bucket_upper_bound: See BucketBatcher.
       bucket_batch_limit: See BucketBatcher.
       flush_every_n: See BucketBatcher.
+      bucket_adjust_every_n: See BucketBatcher.
       pad_values: Padding constants, see pad_and_stack.
       batcher: A BucketBatcher to use instead of a new one (to read its drop
-        counters); the three bucket arguments are then ignored.
+        counters or current bounds); the four bucket arguments are then ignored.
       num_threads: Processor threads, >= 1.
 
     Yields:
@@ -382,7 +400,9 @@ def generic_input(
     if num_threads < 1:
         raise ValueError(f"generic_input needs num_threads >= 1, got {num_threads}")
     if batcher is None:
-        batcher = BucketBatcher(bucket_upper_bound, bucket_batch_limit, flush_every_n)
+        batcher = BucketBatcher(
+            bucket_upper_bound, bucket_batch_limit, flush_every_n, bucket_adjust_every_n
+        )
     if num_threads > 1:
         fn = batch_processor or _per_record_as_batch(processor)
         for chunk, processed in ordered_chunk_map(_chunk_reader(records), fn, num_threads):

@@ -125,6 +125,7 @@ class _BucketBatcher:
         bucket_upper_bound: Sequence[int],
         bucket_batch_limit: Sequence[int],
         flush_every_n: int = 0,
+        bucket_adjust_every_n: int = 0,
     ) -> None: ...
     def add(
         self, key: SupportsIndex, sample: object
@@ -141,6 +142,12 @@ class _BucketBatcher:
     bucket_upper_bound: list[int]
     bucket_batch_limit: list[int]
     flush_every_n: int
+    bucket_adjust_every_n: int
+    adjustments: int
+
+def _optimal_bucket_bounds(
+    histogram: Sequence[tuple[int, int]], num_buckets: int, last_bound: int, max_bins: int = 500
+) -> list[int]: ...
 
 # Beam search (csrc/beam_search/). B beams of K hyps, N = K * B; hyp j of beam b
 # is at index j * B + b of every size-N axis. T decode steps, V words, S source
