@@ -411,3 +411,27 @@ def test_decode_hooks(tmp_path):
     assert (tmp_path / "out.pkl").stat().st_size > 0
     with pytest.raises(NotImplementedError):
         base_input_generator.BaseInputGenerator.Params().Instantiate()
+
+
+class _ModeRecordingInput(base_input_generator.BaseInputGenerator):
+    """Remembers whether it was built in evaluation mode."""
+
+    def __init__(self, params):
+        super().__init__(params)
+        object.__setattr__(self, "built_for_eval", self.do_eval)
+
+    def _BuildDataset(self):
+        return tf.data.Dataset.from_tensors(_LinearBatch())
+
+
+def test_lazy_input_generator_is_built_in_the_tasks_mode():
+    # Evalers and decoders build the task in EvalMode but first touch `input_generator` later,
+    # outside it; the generator must still be an evaluation one (one ordered pass).
+    p = _LinearParams()
+    p.input = _ModeRecordingInput.Params()
+    with run_mode.EvalMode():
+        eval_task = p.Instantiate()
+    train_task = p.Instantiate()
+    assert not run_mode.IsEvalMode()
+    assert eval_task.input_generator.built_for_eval is True
+    assert train_task.input_generator.built_for_eval is False

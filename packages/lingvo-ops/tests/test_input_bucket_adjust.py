@@ -34,7 +34,8 @@ def _brute_force_cost(histogram, num_buckets, last_bound):
 def test_dp_matches_brute_force(seed, num_buckets):
     rng = np.random.default_rng(seed)
     keys = np.sort(rng.choice(np.arange(0, 40), size=int(rng.integers(1, 12)), replace=False))
-    histogram = [(int(k), int(c)) for k, c in zip(keys, rng.integers(1, 30, size=len(keys)))]
+    counts = rng.integers(1, 30, size=len(keys))
+    histogram = [(int(k), int(c)) for k, c in zip(keys, counts, strict=True)]
     last_bound = int(keys[-1]) + int(rng.integers(0, 5))
     bounds = _ops._optimal_bucket_bounds(histogram, num_buckets, last_bound)
     assert len(bounds) == num_buckets
@@ -52,7 +53,7 @@ def test_dp_compresses_wide_key_ranges_into_at_most_max_bins():
     histogram = [(k, 1) for k in range(1, 100_001)]
     bounds = _ops._optimal_bucket_bounds(histogram, 4, 100_000, max_bins=500)
     # Run edges fall every 200 keys, so each bound is within one run of the quarter.
-    for got, want in zip(bounds, [25_000, 50_000, 75_000, 100_000]):
+    for got, want in zip(bounds, [25_000, 50_000, 75_000, 100_000], strict=True):
         assert abs(got - want) <= 200
 
 
@@ -81,7 +82,7 @@ def test_reference_expectation_learns_quartiles():
         assert abs(mean_max - want) <= 5, (bucket, mean_max)
     bounds = batcher.bucket_upper_bound
     assert bounds[-1] == 100
-    for got, want in zip(bounds, [25, 50, 75, 100]):
+    for got, want in zip(bounds, [25, 50, 75, 100], strict=True):
         assert abs(got - want) <= 5, bounds
 
 

@@ -15,6 +15,7 @@ from lingvo.core import (
     ema,
     hyperparams,
     model_analysis,
+    run_mode,
     task_scheduler,
     weights,
 )
@@ -82,6 +83,9 @@ class BaseTask(base_layer.BaseLayer):
         super().__init__(params)
         p = self.params
         _task_params.CheckEmaDecay(p.train, f"task {p.name!r}")
+        # The input generator is built lazily, possibly outside the `EvalMode()` the task was
+        # built in; it must still read an evaluation dataset once, in order.
+        object.__setattr__(self, "_built_for_eval", self.do_eval)
         if self.do_eval and p.input is not None:
             self._AdaptEvalParams()
         owner = self._OwningModel()
@@ -138,7 +142,9 @@ class BaseTask(base_layer.BaseLayer):
         if self._input_generator is None:
             if self.params.input is None:
                 raise ValueError(f"task {self.params.name!r} has no input params")
-            object.__setattr__(self, "_input_generator", self.params.input.Instantiate())
+            with run_mode.EvalMode(self._built_for_eval):
+                generator = self.params.input.Instantiate()
+            object.__setattr__(self, "_input_generator", generator)
         return self._input_generator
 
     def ModelVars(self) -> NestedMap:

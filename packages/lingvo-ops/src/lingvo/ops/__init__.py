@@ -42,6 +42,11 @@ from lingvo.ops._packing import (
     pack_sequences,
     pack_single_sequence,
 )
+from lingvo.ops._record_types import (
+    register_record_type,
+    registered_record_types,
+    unregister_record_type,
+)
 
 __version__ = "0.1.0"
 
@@ -77,12 +82,15 @@ __all__ = [
     "pack_single_sequence",
     "pad_and_stack",
     "read_records",
+    "register_record_type",
+    "registered_record_types",
     "str_to_vocab_tokens",
     "token_in_vocab",
     "tokenize_to_ids",
     "top_k_from_beam_search_outs",
     "top_k_terminated_hyps",
     "unpack_hyp",
+    "unregister_record_type",
     "vocab_id_to_token",
     "vocab_token_to_id",
 ]

@@ -73,7 +73,8 @@ class BucketBatcher:
 
     Raises:
       ValueError: The bounds are empty or unsorted ("Bucket_upper_bound is not
-        sorted"), the lengths differ, a limit is < 1 or flush_every_n < 0.
+        sorted"), the lengths differ, a limit is < 1, or flush_every_n or
+        bucket_adjust_every_n is < 0.
     """
 
     def __init__(
@@ -81,11 +82,13 @@ class BucketBatcher:
         bucket_upper_bound: Sequence[int],
         bucket_batch_limit: Sequence[int],
         flush_every_n: int = 0,
+        bucket_adjust_every_n: int = 0,
     ) -> None:
         self._core = _ops._BucketBatcher(
             [int(b) for b in bucket_upper_bound],
             [int(b) for b in bucket_batch_limit],
             int(flush_every_n),
+            int(bucket_adjust_every_n),
         )
         self._dropped_seen = 0
 

@@ -1,7 +1,7 @@
 """Typed stub of the compiled module lingvo.ops._ops."""
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import SupportsIndex
 
 import numpy as np
@@ -145,6 +145,13 @@ class _BucketBatcher:
     bucket_adjust_every_n: int
     adjustments: int
 
+def _register_record_type(
+    name: str,
+    reader: Callable[[str], Iterable[bytes]],
+    pattern_parser: Callable[[str], Iterable[str]] | None = None,
+) -> None: ...
+def _unregister_record_type(name: str) -> bool: ...
+def _record_type_names() -> list[str]: ...
 def _optimal_bucket_bounds(
     histogram: Sequence[tuple[int, int]], num_buckets: int, last_bound: int, max_bins: int = 500
 ) -> list[int]: ...
