@@ -242,6 +242,33 @@ std::shared_ptr<py::object> ShareWithThreads(py::object obj) {
   });
 }
 
+// An exception raised by Python code on a reader thread. The yielder keeps
+// its error and raises it again on every later call, which a
+// py::error_already_set cannot do (it restores its error once), so this holds
+// the exception object and re-raises that.
+class PythonReaderError : public std::runtime_error {
+ public:
+  explicit PythonReaderError(const py::error_already_set& e)
+      : std::runtime_error(e.what()), exception_(ShareWithThreads(e.value())) {}
+  void Raise() const {
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception_->ptr())), exception_->ptr());
+  }
+
+ private:
+  std::shared_ptr<py::object> exception_;
+};
+
+// Calls `f` (which needs the GIL held), turning Python errors into
+// PythonReaderError.
+template <typename F>
+auto CallPython(F&& f) {
+  try {
+    return f();
+  } catch (py::error_already_set& e) {
+    throw PythonReaderError(e);
+  }
+}
+
 // Reads one file of a custom record type through a Python iterator; runs on
 // the yielder's reader threads, taking the GIL for each record.
 class PyRecordReader : public input::RecordReader {
@@ -255,7 +282,7 @@ class PyRecordReader : public input::RecordReader {
     py::gil_scoped_acquire gil;
     PyObject* item = PyIter_Next(iterator_->ptr());
     if (item == nullptr) {
-      if (PyErr_Occurred()) throw py::error_already_set();
+      if (PyErr_Occurred()) CallPython([]() -> int { throw py::error_already_set(); });
       return false;
     }
     const auto obj = py::reinterpret_steal<py::object>(item);
@@ -293,7 +320,7 @@ void RegisterRecordType(const std::string& name, py::object reader, py::object p
   input::CustomRecordType type;
   type.open = [name, reader = ShareWithThreads(reader)](const std::string& path) {
     py::gil_scoped_acquire gil;
-    py::object iterator = py::iter((*reader)(path));
+    py::object iterator = CallPython([&] { return py::iter((*reader)(path)); });
     return std::unique_ptr<input::RecordReader>(
         std::make_unique<PyRecordReader>(std::move(iterator), name, path));
   };
@@ -301,7 +328,7 @@ void RegisterRecordType(const std::string& name, py::object reader, py::object p
     type.parse_pattern = [name, parse = ShareWithThreads(pattern_parser)](
                              const std::string& pattern) {
       py::gil_scoped_acquire gil;
-      py::object files = (*parse)(pattern);
+      py::object files = CallPython([&] { return (*parse)(pattern); });
       std::vector<std::string> out;
       for (py::handle f : files) {
         if (!py::isinstance<py::str>(f)) {
@@ -397,9 +424,14 @@ threads may share one yielder. ``close()`` (or leaving a ``with`` block, or
 garbage collection) stops and joins the reader threads.
 
 A file pattern is ``<type>:<pattern>[,<pattern>...]`` with type ``tfrecord``,
-``tfrecord_gzip``, ``text`` or ``iota``; each element is a file, a glob
-(``*?[]``) or a sharded name (``name@16``, ``name@*``). ``iota:<n>`` yields
-``b"%010d"`` for 0..n-1 (endless without n).
+``tfrecord_gzip``, ``text``, ``text_indirect``, ``iota`` or one added with
+``register_record_type``; each element is a file, a glob (``*?[]``) or a
+sharded name (``name@16``, ``name@*``). ``iota:<n>`` yields ``b"%010d"`` for
+0..n-1 (endless without n). ``text_indirect:<file>`` reads the text lines of
+the files that ``<file>``, a text-format VersionedFileSet, lists as
+``current { file_pattern: "..." }`` (relative to its directory); the file is
+read again at the start of every epoch, so a new version is picked up at the
+next epoch.
 
 With a non-zero seed the order is reproducible whatever the thread timing:
 reader thread j reads files j, j+P, ... of the epoch's seeded file order and
@@ -434,7 +466,8 @@ Args:
 
 Raises:
   ValueError: An option is out of range, the pattern has no or an unknown
-    type, a glob matches nothing ("Found no files at ..."), or the weights do
+    type (the message lists the registered types), a VersionedFileSet is
+    malformed (file and line named), a glob matches nothing ("Found no files at ..."), or the weights do
     not match the patterns.
   FileNotFoundError: A literal file does not exist.
 )doc";
@@ -450,6 +483,8 @@ void RegisterInput(py::module_& m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const PythonReaderError& e) {
+      e.Raise();
     } catch (const input::NotFoundError& e) {
       PyErr_SetString(PyExc_FileNotFoundError, e.what());
     } catch (const input::IoError& e) {

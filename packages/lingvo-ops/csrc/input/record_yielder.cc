@@ -345,8 +345,11 @@ class BasicRecordYielder : public RecordYielder {
           pending_pos_ = 0;
           if (!current_->NextChunk(&pending_)) {
             stream_exhausted_ = true;
-            // Read the next epoch while this one drains from the buffer.
-            if (MoreEpochs(stream_epoch_)) {
+            // Read the next epoch while this one drains from the buffer;
+            // except for an indirect pattern, whose file list must be read
+            // when the next epoch begins, so that a version written before
+            // that moment is the one read.
+            if (MoreEpochs(stream_epoch_) && !reparse_each_epoch_) {
               auto next = StartStream(stream_epoch_ + 1);
               std::lock_guard<std::mutex> lock(streams_mu_);
               next_ = std::move(next);
