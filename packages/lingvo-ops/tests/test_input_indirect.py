@@ -1,6 +1,8 @@
 """`text_indirect:` file patterns: a text-format VersionedFileSet names the files."""
 
+import collections
 import pathlib
+import random
 
 import pytest
 
@@ -98,6 +100,7 @@ def test_malformed_file_set_names_file_and_line(tmp_path):
         ('current { file_pattern "a" }', 1, "expected ':' after 'file_pattern'"),
         ('current { create_timestamp: "x" }', 1, "create_timestamp needs a number"),
         ('current { file_pattern: "a\\q" }', 1, "unknown escape '\\q'"),
+        ('current { file_pattern: "a" }\n\u00e9', 2, "unexpected character byte 0xc3"),
         ("current = {}", 1, "unexpected character '='"),
     ],
 )
@@ -108,6 +111,13 @@ def test_syntax_errors_name_the_line(tmp_path, text, line, problem):
         ops.RecordYielder(f"text_indirect:{fs}")
     assert f"set.pbtxt:{line}: " in str(info.value)
     assert problem in str(info.value)
+
+
+def test_non_utf8_names_are_escaped_in_errors(tmp_path):
+    fs = tmp_path / "set.pbtxt"
+    fs.write_text('current { file_pattern: "\\377x" }\n')
+    with pytest.raises(FileNotFoundError, match=r"No such file: '.*/\\xffx'"):
+        ops.RecordYielder(f"text_indirect:{fs}")
 
 
 def test_file_set_without_current_patterns_is_an_error(tmp_path):
@@ -147,3 +157,31 @@ def test_shards_split_the_listed_files(tmp_path):
             seen.append(set(y))
     assert not seen[0] & seen[1]
     assert len(seen[0] | seen[1]) == 20
+
+
+_TEXT_FORMAT_PIECES = [
+    *("current", "history", "file_pattern", "create_timestamp", "{", "}", "<", ">", "[", "]"),
+    *(":", ",", ";", "#", "\n", " ", '"', "'", "\\", "\\x4", "\\777", '"a.txt"', "1.5"),
+    *("-inf", "\u00e9", "=", "\x00"),
+]
+
+
+def test_fuzzed_file_sets_fail_only_with_documented_errors(tmp_path):
+    # A seeded random walk over text-format pieces (hypothesis is not a dependency here).
+    _write_lines(tmp_path / "a.txt", "a", 2)
+    fs = tmp_path / "fuzz.pbtxt"
+    rng = random.Random(301)
+    outcomes = collections.Counter()
+    for _ in range(1000):
+        fs.write_text("".join(rng.choices(_TEXT_FORMAT_PIECES, k=rng.randint(0, 25))))
+        try:
+            with ops.RecordYielder(f"text_indirect:{fs}", sequential=True, repeat_count=1) as y:
+                assert list(y) == [b"a:000000", b"a:000001"]
+            outcomes["ok"] += 1
+        except ValueError as e:
+            assert "fuzz.pbtxt" in str(e) or "Found no files" in str(e), e
+            outcomes["ValueError"] += 1
+        except FileNotFoundError as e:
+            assert "No such file" in str(e), e
+            outcomes["FileNotFoundError"] += 1
+    assert outcomes["ValueError"] > 0

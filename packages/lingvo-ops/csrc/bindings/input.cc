@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -233,6 +234,16 @@ class PyRecordYielder {
   // may still be inside Yield.
   std::unique_ptr<RecordYielder> yielder_;
 };
+
+// Sets a Python error whose message may quote file names or bytes that are
+// not UTF-8 (they appear backslash-escaped rather than failing to decode).
+void SetErrorMessage(PyObject* type, const char* what) {
+  PyObject* message = PyUnicode_DecodeUTF8(what, static_cast<Py_ssize_t>(std::strlen(what)),
+                                           "backslashreplace");
+  if (message == nullptr) return;  // The decoding error is set instead.
+  PyErr_SetObject(type, message);
+  Py_DECREF(message);
+}
 
 // A Python object shared with C++ threads: freed under the GIL.
 std::shared_ptr<py::object> ShareWithThreads(py::object obj) {
@@ -486,11 +497,13 @@ void RegisterInput(py::module_& m) {
     } catch (const PythonReaderError& e) {
       e.Raise();
     } catch (const input::NotFoundError& e) {
-      PyErr_SetString(PyExc_FileNotFoundError, e.what());
+      SetErrorMessage(PyExc_FileNotFoundError, e.what());
     } catch (const input::IoError& e) {
-      PyErr_SetString(PyExc_OSError, e.what());
+      SetErrorMessage(PyExc_OSError, e.what());
     } catch (const input::ClosedError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
+      SetErrorMessage(PyExc_ValueError, e.what());
+    } catch (const input::InvalidArgumentError& e) {
+      SetErrorMessage(PyExc_ValueError, e.what());
     }
   });
 

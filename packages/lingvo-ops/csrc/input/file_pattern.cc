@@ -136,7 +136,7 @@ ParsedPattern ParseFilePattern(std::string_view pattern) {
   auto [type, rest] = SplitTypePrefix(pattern);
   if (type.empty()) {
     throw InvalidArgumentError("The file pattern '" + std::string(pattern) +
-                               "' has no record type; start it with one of: " +
+                               "' has no record format; start it with one of: " +
                                JoinNames(RecordTypeNames()));
   }
   ParsedPattern parsed;

@@ -155,6 +155,14 @@ class TextFormatReader {
     }
   }
 
+  // 'c' for printable ASCII, else the byte as 0xNN (messages stay valid UTF-8).
+  static std::string Quote(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) return std::string("'") + c + "'";
+    static const char* hex = "0123456789abcdef";
+    return std::string("byte 0x") + hex[u >> 4] + hex[u & 15];
+  }
+
   static bool IsIdentChar(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '_';
@@ -189,7 +197,7 @@ class TextFormatReader {
       value_ = std::string(1, c);
       ++pos_;
     } else {
-      Fail(std::string("unexpected character '") + c + "'");
+      Fail("unexpected character " + Quote(c));
     }
   }
 
@@ -234,7 +242,10 @@ class TextFormatReader {
             }
             value_ += static_cast<char>(v);
           } else {
-            Fail(std::string("unknown escape '\\") + e + "' in a string");
+            const auto u = static_cast<unsigned char>(e);
+            Fail(u >= 0x20 && u < 0x7f
+                     ? std::string("unknown escape '\\") + e + "' in a string"
+                     : "unknown escape: '\\' followed by " + Quote(e) + " in a string");
           }
       }
     }
