@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+import _trainer_job
+
 HERE = pathlib.Path(__file__).resolve().parent
 LINGVO_PARAMS = HERE / "lenet5_lingvo_params"
 STEP_RE = re.compile(r"\bstep:\s*(\d+), steps/sec")
@@ -26,26 +28,7 @@ EVAL_ACC_RE = re.compile(r"eval_test: step:\s*(\d+),.*?\baccuracy: ([0-9.eE+-]+)
 
 def _Command(impl: str, logdir: str, job: str, override: str) -> list[str]:
     model = "image.mnist.LeNet5" if impl == "ours" else "mnist.LeNet5"
-    return [
-        sys.executable,
-        "-m",
-        "lingvo.trainer",
-        "--run_locally=cpu",
-        "--mode=sync",
-        f"--job={job}",
-        f"--model={model}",
-        f"--logdir={logdir}",
-        f"--model_params_override={override}",
-    ]
-
-
-def _Env(impl: str, data: str) -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="1", LENET5_DATA=data)
-    if impl == "lingvo":
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(LINGVO_PARAMS), os.environ.get("PYTHONPATH", "")])
-        )
-    return env
+    return _trainer_job.TrainerCommand(model, logdir, job, override)
 
 
 def _Run(cmd: list[str], env: dict[str, str], log_path: str) -> dict:
@@ -76,7 +59,7 @@ def _Run(cmd: list[str], env: dict[str, str], log_path: str) -> dict:
 def main() -> None:
     impl, data, logdir, steps, warmup, n_train, n_test = sys.argv[1:8]
     steps, warmup = int(steps), int(warmup)
-    env = _Env(impl, data)
+    env = _trainer_job.TrainerEnv(impl, LINGVO_PARAMS, LENET5_DATA=data)
     common = f"train.max_steps : {steps}; input.ckpt : {data}; input.batch_size : 256"
     train = _Run(
         _Command(

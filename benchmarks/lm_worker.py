@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+import _trainer_job
+
 HERE = pathlib.Path(__file__).resolve().parent
 LINGVO_PARAMS = HERE / "lm_lingvo_params"
 STEP_RE = re.compile(r"\bstep:\s*(\d+), steps/sec.*?\bnum_words:\s*([0-9.eE+-]+)")
@@ -26,27 +28,8 @@ SCORE_RE = re.compile(r"^log_pplx_per_word:\s*([0-9.eE+-]+)", re.MULTILINE)
 EVAL_RE = re.compile(r"eval_dev: step:\s*(\d+),.*?\blog_pplx_per_word: ([0-9.eE+-]+)")
 
 
-def _Command(model: str, logdir: str, job: str, steps: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "lingvo.trainer",
-        "--run_locally=cpu",
-        "--mode=sync",
-        f"--job={job}",
-        f"--model={model}",
-        f"--logdir={logdir}",
-        f"--model_params_override=train.max_steps : {steps}",
-    ]
-
-
-def _Env(impl: str, corpus: str) -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="1", LM_MULTI30K_DIR=corpus)
-    if impl == "lingvo":
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(LINGVO_PARAMS), os.environ.get("PYTHONPATH", "")])
-        )
-    return env
+def _Steps(model: str, logdir: str, job: str, steps: int) -> list[str]:
+    return _trainer_job.TrainerCommand(model, logdir, job, f"train.max_steps : {steps}")
 
 
 def _Run(cmd: list[str], env: dict[str, str], log_path: str) -> dict:
@@ -76,10 +59,10 @@ def _Run(cmd: list[str], env: dict[str, str], log_path: str) -> dict:
 def main() -> None:
     impl, model, corpus, logdir, steps, warmup, do_eval = sys.argv[1:8]
     steps, warmup = int(steps), int(warmup)
-    env = _Env(impl, corpus)
+    env = _trainer_job.TrainerEnv(impl, LINGVO_PARAMS, LM_MULTI30K_DIR=corpus)
     logs = os.path.dirname(logdir)
     train = _Run(
-        _Command(model, logdir, "controller,trainer_client", steps),
+        _Steps(model, logdir, "controller,trainer_client", steps),
         env,
         os.path.join(logs, f"{impl}-train.log"),
     )
@@ -99,7 +82,7 @@ def main() -> None:
     }
     if do_eval == "1":
         evaler = _Run(
-            _Command(model, logdir, "evaler_dev", steps),
+            _Steps(model, logdir, "evaler_dev", steps),
             env,
             os.path.join(logs, f"{impl}-eval.log"),
         )
