@@ -46,6 +46,22 @@ def row(
     }
 
 
+def median_rows(metrics, samples: dict[str, dict[str, list[float]]], reference: str) -> list[dict]:
+    """One row per `(key, row name, unit, lower is better)` in `metrics`: the median of
+    `samples["ours"][key]` against the median of `samples["lingvo"][key]`."""
+    return [
+        row(
+            name,
+            unit,
+            median(samples["ours"][key]),
+            reference,
+            median(samples["lingvo"][key]),
+            lower_is_better=lower,
+        )
+        for key, name, unit, lower in metrics
+    ]
+
+
 def write(name: str, config: dict, rows: list[dict], out: pathlib.Path) -> None:
     """Prints the table and writes the JSON result file."""
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -104,17 +104,7 @@ def main() -> None:
                     f"accuracy {result['accuracy']:.4f} at step {args.steps}",
                     flush=True,
                 )
-    rows = [
-        _report.row(
-            name,
-            unit,
-            _report.median(samples["ours"][key]),
-            REFERENCE,
-            _report.median(samples["lingvo"][key]),
-            lower_is_better=lower,
-        )
-        for key, name, unit, lower in METRICS
-    ]
+    rows = _report.median_rows(METRICS, samples, REFERENCE)
     config = {
         "model": "image.mnist.LeNet5 (lingvo: mnist.LeNet5 from lenet5_lingvo_params)",
         "batch": 256,

@@ -130,17 +130,7 @@ def main() -> None:
                 )
     common_keys = set(hyps["ours"]) & set(hyps["lingvo"])
     same = sum(hyps["ours"][k] == hyps["lingvo"][k] for k in common_keys)
-    rows = [
-        _report.row(
-            name,
-            unit,
-            _report.median(samples["ours"][key]),
-            common.REFERENCE,
-            _report.median(samples["lingvo"][key]),
-            lower_is_better=lower,
-        )
-        for key, name, unit, lower in METRICS
-    ]
+    rows = _report.median_rows(METRICS, samples, common.REFERENCE)
     config = {
         "model": f"{common.MODEL} (lingvo: wmtm16_en_de.WmtCaptionEnDeTransformer "
         "from mt_lingvo_params), one set of weights",

@@ -90,17 +90,7 @@ def main() -> None:
                     f"peak RSS {r['peak_rss_mb']:.0f} MiB",
                     flush=True,
                 )
-    rows = [
-        _report.row(
-            name,
-            unit,
-            _report.median(samples["ours"][key]),
-            common.REFERENCE,
-            _report.median(samples["lingvo"][key]),
-            lower_is_better=lower,
-        )
-        for key, name, unit, lower in METRICS
-    ]
+    rows = _report.median_rows(METRICS, samples, common.REFERENCE)
     config = {
         "model": f"{common.MODEL} (lingvo: wmtm16_en_de.WmtCaptionEnDeTransformer "
         "from mt_lingvo_params)",
