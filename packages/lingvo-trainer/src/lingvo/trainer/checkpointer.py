@@ -37,6 +37,29 @@ def ListCheckpoints(train_dir: str) -> list[tuple[str, float]]:
     return sorted(out, key=lambda item: logdir_lib.CheckpointStep(item[0]))
 
 
+class NoCheckpointError(FileNotFoundError):
+    """A logdir has no checkpoint for a tool (translate, transcribe, score, sample) to load."""
+
+
+def NewestCheckpointOfLogdir(logdir: str) -> str:
+    """The newest complete checkpoint of `logdir/train`, for tools that load a trained model.
+
+    Raises:
+      NoCheckpointError: None there, with what was looked for.
+    """
+    if not os.path.isdir(logdir):
+        raise NoCheckpointError(f"logdir {logdir} does not exist")
+    train_dir = os.path.join(logdir, "train")
+    path = LatestCheckpoint(train_dir)
+    if path is None:
+        raise NoCheckpointError(
+            f"no checkpoint in {train_dir}: expected a `checkpoint` state file listing "
+            "ckpt-<step> files with their .index; train the model first (the trainer "
+            "writes them), or pass --checkpoint"
+        )
+    return path
+
+
 def LatestCheckpoint(train_dir: str) -> str | None:
     """The newest checkpoint of `train_dir` whose index file exists, or None."""
     for path, _ in reversed(ListCheckpoints(train_dir)):

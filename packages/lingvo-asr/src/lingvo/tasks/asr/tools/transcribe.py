@@ -22,32 +22,14 @@ from typing import IO, Any
 import numpy as np
 
 from lingvo.tasks.asr import audio
+from lingvo.trainer import checkpointer
 
 __all__ = ["FindCheckpoint", "LoadTranscriber", "NoCheckpointError", "Transcriber"]
 
 
-class NoCheckpointError(FileNotFoundError):
-    """The logdir has no checkpoint to transcribe with."""
-
-
-def FindCheckpoint(logdir: str) -> str:
-    """The newest complete checkpoint of `logdir/train`.
-
-    Raises:
-      NoCheckpointError: None there, with what was looked for.
-    """
-    from lingvo.trainer import checkpointer
-
-    if not os.path.isdir(logdir):
-        raise NoCheckpointError(f"logdir {logdir} does not exist")
-    train_dir = os.path.join(logdir, "train")
-    path = checkpointer.LatestCheckpoint(train_dir)
-    if path is None:
-        raise NoCheckpointError(
-            f"no checkpoint in {train_dir}: expected a `checkpoint` state file listing "
-            "ckpt-<step> files; train the model first, or pass --checkpoint"
-        )
-    return path
+# One definition for every tool, in the trainer that writes the checkpoints.
+NoCheckpointError = checkpointer.NoCheckpointError
+FindCheckpoint = checkpointer.NewestCheckpointOfLogdir
 
 
 class Transcriber:
@@ -161,7 +143,6 @@ def LoadTranscriber(
     path = checkpoint or FindCheckpoint(logdir)
     from lingvo import model_registry
     from lingvo.core import run_mode
-    from lingvo.trainer import checkpointer
 
     params = model_registry.GetParams(model, dataset, model_params_override=model_params_override)
     if beam_size:

@@ -9,31 +9,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from lingvo.trainer import checkpointer
+
 __all__ = ["FindCheckpoint", "NoCheckpointError", "RestoreTask", "TaskParams"]
 
 
-class NoCheckpointError(FileNotFoundError):
-    """The logdir has no checkpoint to restore."""
-
-
-def FindCheckpoint(logdir: str) -> str:
-    """The newest complete checkpoint of `logdir/train`.
-
-    Raises:
-      NoCheckpointError: None there, with what was looked for.
-    """
-    from lingvo.trainer import checkpointer
-
-    if not os.path.isdir(logdir):
-        raise NoCheckpointError(f"logdir {logdir} does not exist")
-    train_dir = os.path.join(logdir, "train")
-    path = checkpointer.LatestCheckpoint(train_dir)
-    if path is None:
-        raise NoCheckpointError(
-            f"no checkpoint in {train_dir}: expected a `checkpoint` state file listing "
-            "ckpt-<step> files with their .index; train the model first, or pass --checkpoint"
-        )
-    return path
+# One definition for every tool, in the trainer that writes the checkpoints.
+NoCheckpointError = checkpointer.NoCheckpointError
+FindCheckpoint = checkpointer.NewestCheckpointOfLogdir
 
 
 def TaskParams(model: str, dataset: str = "Test", model_params_override: str | None = None) -> Any:
@@ -68,7 +51,6 @@ def RestoreTask(params: Any, logdir: str | None = None, checkpoint: str | None =
 
     from lingvo.core import run_mode
     from lingvo.tasks.lm import model as lm_model
-    from lingvo.trainer import checkpointer
 
     with run_mode.EvalMode():
         mdl = params.Instantiate()

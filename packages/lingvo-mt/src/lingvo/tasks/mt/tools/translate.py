@@ -31,33 +31,14 @@ from typing import IO, Any
 import numpy as np
 
 from lingvo.tasks.mt.tools import multi30k
+from lingvo.trainer import checkpointer
 
 __all__ = ["FindCheckpoint", "LoadTranslator", "NoCheckpointError", "Translator"]
 
 
-class NoCheckpointError(FileNotFoundError):
-    """The logdir has no checkpoint to translate with."""
-
-
-def FindCheckpoint(logdir: str) -> str:
-    """The newest complete checkpoint of `logdir/train`.
-
-    Raises:
-      NoCheckpointError: None there, with what was looked for.
-    """
-    from lingvo.trainer import checkpointer
-
-    train_dir = os.path.join(logdir, "train")
-    if not os.path.isdir(logdir):
-        raise NoCheckpointError(f"logdir {logdir} does not exist")
-    path = checkpointer.LatestCheckpoint(train_dir)
-    if path is None:
-        raise NoCheckpointError(
-            f"no checkpoint in {train_dir}: expected a `checkpoint` state file listing "
-            "ckpt-<step> files with their .index; train the model first (the trainer "
-            "writes them), or pass --checkpoint"
-        )
-    return path
+# One definition for every tool, in the trainer that writes the checkpoints.
+NoCheckpointError = checkpointer.NoCheckpointError
+FindCheckpoint = checkpointer.NewestCheckpointOfLogdir
 
 
 class Translator:
@@ -227,7 +208,6 @@ def LoadTranslator(
 
     from lingvo import model_registry, ops
     from lingvo.core import run_mode
-    from lingvo.trainer import checkpointer
 
     params = model_registry.GetParams(model, dataset, model_params_override=model_params_override)
     task_p = params.task
