@@ -9,7 +9,8 @@ sequence never terminates a hyp (`local_eos_threshold=0`: a log-probability is n
 so every decode runs all 50 steps on both sides and the work is identical. Ours runs as one
 `tf.function`, Lingvo's as one graph in a `tf.compat.v1.Session` (how its decoder job runs).
 
-Prints one JSON line: seconds per decode for each timed repeat, and the milliseconds per decode
+Prints one JSON line: wall and CPU seconds per decode for each timed repeat (CPU time, all
+threads, varies less than wall time on a shared machine), and the milliseconds per decode
 spent in the beam-search kernels (`beam_search_step` and `top_k_terminated_hyps`): ours timed
 around the kernel calls, Lingvo's summed from a traced run's op statistics.
 """
@@ -141,13 +142,14 @@ def RunLingvo(repeats: int) -> dict:
 def _Time(run, repeats: int, kernel_seconds) -> dict:
     first = run()  # warm-up: tracing, graph building, first-call allocations
     assert first.shape[-1] == STEPS, first.shape
-    seconds = []
+    seconds, cpu_seconds = [], []
     kernel_before = kernel_seconds() if kernel_seconds else 0.0
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         run()
         seconds.append(time.perf_counter() - start)
-    result = {"seconds_per_decode": seconds}
+        cpu_seconds.append(time.process_time() - cpu_start)
+    result = {"seconds_per_decode": seconds, "cpu_seconds_per_decode": cpu_seconds}
     if kernel_seconds:
         result["kernel_ms_per_decode"] = (kernel_seconds() - kernel_before) / repeats * 1e3
     return result

@@ -37,17 +37,20 @@ def main() -> None:
 
     sides = (("ours", sys.executable), ("lingvo", args.reference_python))
     seconds: dict[str, list[float]] = {impl: [] for impl, _ in sides}
+    cpu_seconds: dict[str, list[float]] = {impl: [] for impl, _ in sides}
     kernel_ms: dict[str, list[float]] = {impl: [] for impl, _ in sides}
     loads = [os.getloadavg()[0]]
     for round_ in range(args.rounds):
         for impl, python in sides:
             result = _report.run_worker(python, WORKER, impl, str(args.repeats))
             seconds[impl] += result["seconds_per_decode"]
+            cpu_seconds[impl] += result["cpu_seconds_per_decode"]
             kernel_ms[impl].append(result["kernel_ms_per_decode"])
             loads.append(os.getloadavg()[0])
             print(
                 f"round {round_ + 1}/{args.rounds} {impl}: "
-                f"{_report.median(result['seconds_per_decode']):.2f} s/decode, "
+                f"{_report.median(result['seconds_per_decode']):.2f} s/decode "
+                f"({_report.median(result['cpu_seconds_per_decode']):.2f} s CPU), "
                 f"kernels {result['kernel_ms_per_decode']:.0f} ms",
                 flush=True,
             )
@@ -58,6 +61,13 @@ def main() -> None:
             "sentences_per_s", "sentences/s", BATCH / ours_s, REFERENCE, BATCH / ref_s, False
         ),
         _report.row("ms_per_decode", "ms", ours_s * 1e3, REFERENCE, ref_s * 1e3),
+        _report.row(
+            "cpu_s_per_decode",
+            "s",
+            _report.median(cpu_seconds["ours"]),
+            REFERENCE,
+            _report.median(cpu_seconds["lingvo"]),
+        ),
         _report.row("search_kernel_ms_per_decode", "ms", ours_k, REFERENCE, ref_k),
         _report.row(
             "decoder_step_ms_per_decode",

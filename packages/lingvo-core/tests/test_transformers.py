@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from lingvo.core import layers, run_mode
 from lingvo.core.layers import transformers
+from lingvo.core.nested_map import NestedMap
 
 RNG = np.random.RandomState(1)
 X = RNG.randn(4, 2, 4).astype(np.float32)  # [time, batch, dim]
@@ -159,6 +160,74 @@ def test_extend_step_equals_fprop():
     for t in range(4):
         h, state = step(X[t], state, tf.constant(t))
         np.testing.assert_allclose(h, out[t], rtol=1e-4, atol=1e-5)
+
+
+def test_growing_cache_equals_fprop_and_holds_the_prefix():
+    stack = _Stack(ln_output=True)
+    out, _ = stack(X, np.zeros([4, 2], np.float32), AUX, AUX_PAD)
+    state = stack.InitStates(stack.theta, 2)
+    packed = stack.PackAux(stack.theta, AUX, AUX_PAD)
+    for t in range(4):
+        h, state = stack.ExtendStep(stack.theta, X[t], state, t, packed_aux=packed)
+        np.testing.assert_allclose(h, out[t], rtol=1e-4, atol=1e-5)
+        # The cache holds exactly the t + 1 decoded steps (keys, values and paddings).
+        for layer_state in state.x_layers:
+            assert list(layer_state.keys()) == ["growing"]
+            for x in layer_state.growing.Flatten():
+                assert x.shape[0] == t + 1
+    # Re-projecting the source every step (aux_vecs) gives the same as packing it once.
+    state = stack.InitStates(stack.theta, 2)
+    h0, _ = stack.ExtendStep(stack.theta, X[0], state, 0, AUX, AUX_PAD)
+    np.testing.assert_allclose(h0, out[0], rtol=1e-4, atol=1e-5)
+
+
+def test_growing_cache_in_a_while_loop_with_hyp_rows():
+    # Four hyp rows per source column (beam search's layout) in a tf.while_loop whose
+    # shape invariants let the cache grow; each step equals FProp on the tiled inputs.
+    stack = _Stack()
+    tiled_x = np.tile(X, [1, 2, 1])  # [4, 4, 4]: row r uses source column r % 2
+    out, _ = stack(
+        tiled_x, np.zeros([4, 4], np.float32), np.tile(AUX, [1, 2, 1]), np.tile(AUX_PAD, [1, 2])
+    )
+    packed = stack.PackAux(stack.theta, AUX, AUX_PAD)
+
+    @tf.function
+    def Decode():
+        state = stack.InitStates(stack.theta, 4)
+        invariants = tf.nest.map_structure(
+            lambda x: tf.TensorShape([None]).concatenate(x.shape[1:]), state
+        )
+        outs = tf.TensorArray(tf.float32, size=4)
+
+        def Body(t, state, outs):
+            h, state = stack.ExtendStep(
+                stack.theta, tf.gather(tiled_x, t), state, t, packed_aux=packed
+            )
+            return t + 1, state, outs.write(t, h)
+
+        _, _, outs = tf.while_loop(
+            lambda t, *_: t < 4,
+            Body,
+            (tf.constant(0), state, outs),
+            shape_invariants=(tf.TensorShape([]), invariants, tf.TensorShape(None)),
+        )
+        return outs.stack()
+
+    np.testing.assert_allclose(Decode(), out, rtol=1e-4, atol=1e-5)
+
+
+def test_bad_cache_and_max_len():
+    stack = _Stack()
+    with pytest.raises(ValueError, match=r"max_len must be None, 0 .* got -1"):
+        stack.InitStates(stack.theta, 2, -1)
+    layer = stack.x_layers[0]
+    with pytest.raises(ValueError, match="prefix_state must come from InitStates"):
+        layer.ExtendStep(layer.theta, X[0], NestedMap(k=tf.zeros([1])), 0, AUX, AUX_PAD)
+    no_aux = _Stack(has_aux_atten=False).x_layers[0]
+    with pytest.raises(ValueError, match="got packed_aux but has_aux_atten is False"):
+        no_aux.ExtendStep(
+            no_aux.theta, X[0], no_aux.InitStates(no_aux.theta, 2), 0, packed_aux=NestedMap()
+        )
 
 
 def test_layer_probs_and_shapes():

@@ -278,6 +278,17 @@ class BeamSearchHelper(base_layer.BaseLayer):
 
         return states.TransformWithKey(Reorder)
 
+    def _StateShapeInvariant(self, x: tf.Tensor) -> tf.TensorShape:
+        """The loop shape of a callback state: time-major states may grow along time.
+
+        With `batch_major_state` False, states of rank > 2 are [time, hyps, ...] (reordered
+        along axis 1); their time length may change from step to step, as a decoding cache
+        that holds exactly the decoded prefix does. Every other dimension stays fixed.
+        """
+        if not self.params.batch_major_state and x.shape.rank is not None and x.shape.rank > 2:
+            return tf.TensorShape([None]).concatenate(x.shape[1:])
+        return x.shape
+
     def BeamSearchDecode(
         self,
         theta: NestedMap,
@@ -344,10 +355,13 @@ class BeamSearchHelper(base_layer.BaseLayer):
             )
             return cur_step + 1, all_done, new_step_ids, state, other_states
 
+        loop_vars = (tf.constant(0), tf.constant(False), step_ids, state, other_states)
+        invariants = (
+            *tf.nest.map_structure(lambda x: x.shape, loop_vars[:4]),
+            tf.nest.map_structure(self._StateShapeInvariant, other_states),
+        )
         _, _, _, state, other_states = tf.while_loop(
-            Cond,
-            Body,
-            (tf.constant(0), tf.constant(False), step_ids, state, other_states),
+            Cond, Body, loop_vars, shape_invariants=invariants
         )
         seq_lengths = SourceLengths(encoder_outputs)
         ids, lens, scores, atten, norm = self._TopK(state, seq_lengths, k)

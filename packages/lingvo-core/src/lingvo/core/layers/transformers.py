@@ -6,8 +6,16 @@ Layout: like Lingvo's classic `TransformerLayer`, sequences are time-major, shap
 Every sub-layer is `x + dropout(f(layer_norm(x)))`.
 
 Incremental decoding (`ExtendStep`) keeps, per layer, the self-attention's packed source
-(projected keys and values) in a fixed-size time-major cache; step t writes row t and
-unwritten rows stay padded, so the step is causal and `tf.function`/XLA friendly.
+(projected keys and values) in a time-major cache of one of two kinds (`InitStates`):
+
+- growing (`max_len` None or 0), as Lingvo does: the cache holds exactly the decoded prefix
+  and each step appends one row, so step t costs O(t) (attention, and the beam search's
+  reordering of the cache) rather than O(max_len). A loop over steps must let the cache's
+  time dimension vary (`tf.while_loop` shape invariants; `BeamSearchHelper` does this).
+- fixed (`max_len` a positive int): `max_len` rows, step t writes row t and unwritten rows
+  stay padded, so every step has the same static shapes (what XLA needs).
+
+Cross-attention sources can be packed once (`PackAux`) and reused by every step.
 """
 
 from __future__ import annotations
@@ -156,20 +164,67 @@ class TransformerAttentionLayer(base_layer.BaseLayer):
         probs = tf.reshape(probs, [target_time, batch, -1])
         return self._Residual(theta, query_vec, normed, ctx), probs
 
-    def InitStates(self, theta: NestedMap, batch_size: Any, max_len: Any) -> NestedMap:
-        """Returns an empty self-attention cache: `max_len` steps, every one padded.
+    def PackSource(self, theta: NestedMap, source_vecs: Any, source_paddings: Any) -> NestedMap:
+        """Packs a cross-attention source once, for `AttendPacked` (e.g. every decoding step).
+
+        Args:
+          theta: This layer's theta.
+          source_vecs: Shaped [source_time, batch, context_dim].
+          source_paddings: Shaped [source_time, batch]; 1.0 where padded.
+
+        Returns:
+          The attention's packed source (a `NestedMap`).
+        """
+        return self.atten.PackSource(theta.atten, source_vecs, source_vecs, source_paddings)
+
+    def AttendPacked(
+        self, theta: NestedMap, query_vec: Any, packed: NestedMap
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """One query step attends to a packed source (from `PackSource` or a decoding cache).
+
+        Args:
+          theta: This layer's theta.
+          query_vec: Shaped [query_batch, source_dim]; query_batch a multiple of the packed
+            batch (row r attends source column r modulo that batch, as in beam search).
+          packed: The packed source.
+
+        Returns:
+          `(output, probs)`: output shaped [query_batch, source_dim], probs shaped
+          [query_batch, source_time].
+        """
+        query_vec = tf.convert_to_tensor(query_vec, self.fprop_dtype)
+        self.CheckInputShape(query_vec, [None, self.params.source_dim], "query_vec")
+        normed = self.layer_norm.FProp(theta.layer_norm, query_vec)
+        ctx, probs, _ = self.atten.ComputeContextVectorWithSource(theta.atten, packed, normed)
+        return self._Residual(theta, query_vec, normed, ctx), probs
+
+    def InitStates(self, theta: NestedMap, batch_size: Any, max_len: Any = None) -> NestedMap:
+        """Returns an empty self-attention cache (see the module docstring for the two kinds).
 
         Args:
           theta: This layer's theta.
           batch_size: The decoding batch size.
-          max_len: The most steps `ExtendStep` will be called for.
+          max_len: None or 0 for a growing cache; a positive int for a fixed cache of that
+            many steps (the most `ExtendStep` will be called for).
 
         Returns:
-          The attention's packed source over [max_len, batch_size, ...] (a `NestedMap`).
+          `NestedMap(growing=packed)` or `NestedMap(fixed=packed)`: the attention's packed
+          source over [0 or max_len, batch_size, ...].
+
+        Raises:
+          ValueError: If `max_len` is neither None nor a non-negative int.
         """
-        zeros = tf.zeros([max_len, batch_size, self.params.source_dim], self.fprop_dtype)
-        ones = tf.ones([max_len, batch_size], self.fprop_dtype)
-        return self.atten.PackSource(theta.atten, zeros, zeros, ones)
+        static_len = tf.get_static_value(max_len) if max_len is not None else 0
+        if static_len is None or int(static_len) != static_len or static_len < 0:
+            raise ValueError(
+                f"{self}: max_len must be None, 0 (a growing cache) or a positive int (a fixed "
+                f"cache), got {max_len!r}"
+            )
+        length = int(static_len)
+        zeros = tf.zeros([length, batch_size, self.params.source_dim], self.fprop_dtype)
+        ones = tf.ones([length, batch_size], self.fprop_dtype)
+        packed = self.atten.PackSource(theta.atten, zeros, zeros, ones)
+        return NestedMap(fixed=packed) if length else NestedMap(growing=packed)
 
     def ExtendStep(
         self, theta: NestedMap, query_vec: Any, prefix_state: NestedMap, time_step: Any
@@ -180,15 +235,25 @@ class TransformerAttentionLayer(base_layer.BaseLayer):
           theta: This layer's theta.
           query_vec: Shaped [batch, source_dim], the input at step `time_step`.
           prefix_state: The cache from `InitStates` or the previous `ExtendStep`.
-          time_step: The step index t (an int or int scalar tensor), 0-based.
+          time_step: The step index t (an int or int scalar tensor), 0-based; a growing
+            cache must hold exactly t steps.
 
         Returns:
           `(output, probs, new_state)`: output shaped [batch, source_dim], probs shaped
-          [batch, max_len] (zero beyond t), the cache with step t written.
+          [batch, t + 1] (growing) or [batch, max_len] (fixed, zero beyond t), the cache
+          with step t added.
+
+        Raises:
+          ValueError: If `prefix_state` is not a cache from `InitStates`.
         """
         p = self.params
         query_vec = tf.convert_to_tensor(query_vec, self.fprop_dtype)
         self.CheckInputShape(query_vec, [None, p.source_dim], "query_vec")
+        if sorted(prefix_state.keys()) not in (["growing"], ["fixed"]):
+            raise ValueError(
+                f"{self}: prefix_state must come from InitStates (a NestedMap with one key, "
+                f"'growing' or 'fixed'), got keys {sorted(prefix_state.keys())}"
+            )
         normed = self.layer_norm.FProp(theta.layer_norm, query_vec)
         step = self.atten.PackSource(
             theta.atten,
@@ -196,15 +261,22 @@ class TransformerAttentionLayer(base_layer.BaseLayer):
             normed[tf.newaxis],
             tf.zeros([1, tf.shape(normed)[0]], normed.dtype),
         )
-        max_len = tf.shape(prefix_state.inner.source_padding)[0]
-        at_t = tf.equal(tf.range(max_len), tf.cast(time_step, tf.int32))
+        if "growing" in prefix_state:
+            cache = tf.nest.map_structure(
+                lambda old, new: tf.concat([old, new], axis=0), prefix_state.growing, step
+            )
+            new_state = NestedMap(growing=cache)
+        else:
+            max_len = tf.shape(prefix_state.fixed.inner.source_padding)[0]
+            at_t = tf.equal(tf.range(max_len), tf.cast(time_step, tf.int32))
 
-        def Write(cache: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
-            mask = tf.reshape(at_t, [-1] + [1] * (cache.shape.rank - 1))
-            return tf.where(mask, new, cache)
+            def Write(old: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
+                mask = tf.reshape(at_t, [-1] + [1] * (old.shape.rank - 1))
+                return tf.where(mask, new, old)
 
-        new_state = tf.nest.map_structure(Write, prefix_state, step)
-        ctx, probs, _ = self.atten.ComputeContextVectorWithSource(theta.atten, new_state, normed)
+            cache = tf.nest.map_structure(Write, prefix_state.fixed, step)
+            new_state = NestedMap(fixed=cache)
+        ctx, probs, _ = self.atten.ComputeContextVectorWithSource(theta.atten, cache, normed)
         return self._Residual(theta, query_vec, normed, ctx), probs, new_state
 
 
@@ -356,9 +428,28 @@ class TransformerLayer(base_layer.BaseLayer):
             h, probs = self.atten.FProp(theta.atten, h, aux_paddings, aux_vecs)
         return self.fflayer.FProp(theta.fflayer, h, paddings), probs
 
-    def InitStates(self, theta: NestedMap, batch_size: Any, max_len: Any) -> NestedMap:
-        """Returns the empty self-attention cache for `ExtendStep`."""
+    def InitStates(self, theta: NestedMap, batch_size: Any, max_len: Any = None) -> NestedMap:
+        """Returns the empty self-attention cache for `ExtendStep` (growing unless `max_len`)."""
         return self.self_atten.InitStates(theta.self_atten, batch_size, max_len)
+
+    def PackAux(self, theta: NestedMap, aux_vecs: Any, aux_paddings: Any) -> NestedMap:
+        """Packs the cross-attention source once for every `ExtendStep` (`packed_aux`).
+
+        Args:
+          theta: This layer's theta.
+          aux_vecs: Shaped [aux_time, batch, aux_dim].
+          aux_paddings: Shaped [aux_time, batch].
+
+        Returns:
+          The cross-attention's packed source.
+
+        Raises:
+          ValueError: If the layer has no cross-attention or a shape does not fit.
+        """
+        self._CheckAux(aux_vecs, aux_paddings)
+        if not self.params.has_aux_atten:
+            raise ValueError(f"{self}: PackAux needs has_aux_atten")
+        return self.atten.PackSource(theta.atten, aux_vecs, aux_paddings)
 
     def ExtendStep(
         self,
@@ -368,6 +459,7 @@ class TransformerLayer(base_layer.BaseLayer):
         time_step: Any,
         aux_vecs: Any = None,
         aux_paddings: Any = None,
+        packed_aux: NestedMap | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor, NestedMap]:
         """Runs one decoding step; equals step t of `FProp` with `mask_self_atten`.
 
@@ -376,20 +468,27 @@ class TransformerLayer(base_layer.BaseLayer):
           query_vec: Shaped [batch, source_dim].
           prefix_state: The cache from `InitStates` or the previous step.
           time_step: The 0-based step index.
-          aux_vecs: Shaped [aux_time, batch, aux_dim]; required iff `has_aux_atten`.
-          aux_paddings: Shaped [aux_time, batch].
+          aux_vecs: Shaped [aux_time, aux_batch, aux_dim]: with cross-attention, these or
+            `packed_aux`. `batch` may be a multiple of `aux_batch` (row r attends column r
+            modulo aux_batch, as beam search lays out its hyps).
+          aux_paddings: Shaped [aux_time, aux_batch].
+          packed_aux: `PackAux`'s result, which saves re-projecting the source every step.
 
         Returns:
           `(output, probs, new_state)`: output shaped [batch, source_dim], probs shaped
-          [batch, aux_time] (or [batch, max_len] without cross-attention), the new cache.
+          [batch, aux_time] (or the self-attention's without cross-attention), the new cache.
         """
-        self._CheckAux(aux_vecs, aux_paddings)
+        if packed_aux is None:
+            self._CheckAux(aux_vecs, aux_paddings)
+        elif not self.params.has_aux_atten:
+            raise ValueError(f"{self}: got packed_aux but has_aux_atten is False")
         h, probs, state = self.self_atten.ExtendStep(
             theta.self_atten, query_vec, prefix_state, time_step
         )
         if self.params.has_aux_atten:
-            h, probs = self.atten.FProp(theta.atten, h[tf.newaxis], aux_paddings, aux_vecs)
-            h, probs = h[0], probs[0]
+            if packed_aux is None:
+                packed_aux = self.PackAux(theta, aux_vecs, aux_paddings)
+            h, probs = self.atten.AttendPacked(theta.atten, h, packed_aux)
         return self.fflayer.FProp(theta.fflayer, h), probs, state
 
 
@@ -469,11 +568,20 @@ class StackedTransformerLayers(base_layer.BaseLayer):
             h = self.final_ln.FProp(theta.final_ln, h)
         return h, tf.convert_to_tensor(paddings, h.dtype)
 
-    def InitStates(self, theta: NestedMap, batch_size: Any, max_len: Any) -> NestedMap:
-        """Returns the empty caches, `x_layers[i]` for layer i."""
+    def InitStates(self, theta: NestedMap, batch_size: Any, max_len: Any = None) -> NestedMap:
+        """Returns the empty caches, `x_layers[i]` for layer i (growing unless `max_len`)."""
         return NestedMap(
             x_layers=[
                 layer.InitStates(t, batch_size, max_len)
+                for layer, t in zip(self.x_layers, theta.x_layers, strict=True)
+            ]
+        )
+
+    def PackAux(self, theta: NestedMap, aux_vecs: Any, aux_paddings: Any) -> NestedMap:
+        """Packs the cross-attention source of every layer once; `x_layers[i]` for layer i."""
+        return NestedMap(
+            x_layers=[
+                layer.PackAux(t, aux_vecs, aux_paddings)
                 for layer, t in zip(self.x_layers, theta.x_layers, strict=True)
             ]
         )
@@ -486,6 +594,7 @@ class StackedTransformerLayers(base_layer.BaseLayer):
         time_step: Any,
         aux_vecs: Any = None,
         aux_paddings: Any = None,
+        packed_aux: NestedMap | None = None,
     ) -> tuple[tf.Tensor, NestedMap]:
         """Runs one decoding step through every layer.
 
@@ -494,18 +603,23 @@ class StackedTransformerLayers(base_layer.BaseLayer):
           query_vec: Shaped [batch, model_dim].
           prefix_states: The caches from `InitStates` or the previous step.
           time_step: The 0-based step index.
-          aux_vecs: Shaped [aux_time, batch, aux_dim]; required iff `has_aux_atten`.
+          aux_vecs: Shaped [aux_time, batch, aux_dim]: with cross-attention, these or
+            `packed_aux`.
           aux_paddings: Shaped [aux_time, batch].
+          packed_aux: `PackAux`'s result (saves re-projecting the source every step).
 
         Returns:
           `(output, new_states)`: output shaped [batch, model_dim], the new caches.
         """
         h = query_vec
         states = []
-        for layer, layer_theta, state in zip(
-            self.x_layers, theta.x_layers, prefix_states.x_layers, strict=True
+        packed = packed_aux.x_layers if packed_aux is not None else [None] * len(self.x_layers)
+        for layer, layer_theta, state, layer_packed in zip(
+            self.x_layers, theta.x_layers, prefix_states.x_layers, packed, strict=True
         ):
-            h, _, state = layer.ExtendStep(layer_theta, h, state, time_step, aux_vecs, aux_paddings)
+            h, _, state = layer.ExtendStep(
+                layer_theta, h, state, time_step, aux_vecs, aux_paddings, layer_packed
+            )
             states.append(state)
         if self.params.ln_output:
             h = self.final_ln.FProp(theta.final_ln, h)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 from lingvo.core import base_layer, beam_search_helper, hyperparams, weights
@@ -163,11 +162,9 @@ def _Rows(x: tf.Tensor, n: Any, lead: list[Any]) -> tf.Tensor:
     `tf.while_loop` needs the per-hyp states to keep their static shapes across steps.
     """
     n_static = tf.get_static_value(n)
-    if n_static is not None and x.shape.is_fully_defined():
-        lead_size = int(np.prod([int(d) for d in x.shape[: len(lead)]]))
-        return tf.reshape(
-            x, [*lead, int(n_static), x.shape.num_elements() // lead_size // int(n_static)]
-        )
+    rest = x.shape[len(lead) :]
+    if n_static is not None and rest.is_fully_defined():
+        return tf.reshape(x, [*lead, int(n_static), rest.num_elements() // int(n_static)])
     return tf.reshape(x, [*lead, n, -1])
 
 
@@ -284,11 +281,14 @@ class TransformerDecoder(MTBaseDecoder):
         encoded, padding = encoder_outputs.encoded, encoder_outputs.padding
         n = _NumHyps(encoder_outputs.encoded, k)
         stack = self.trans_stack
-        template = stack.InitStates(theta.trans_stack, n, p.target_seq_len)
+        # Growing caches (exactly the decoded prefix, as Lingvo's): step t attends and
+        # reorders t rows, not target_seq_len. The cross-attention source is packed once.
+        template = stack.InitStates(theta.trans_stack, n)
+        packed_aux = stack.PackAux(theta.trans_stack, encoded, padding)
 
         def Init(theta, enc, num_hyps):
             del enc, num_hyps
-            caches = stack.InitStates(theta.trans_stack, n, p.target_seq_len)
+            caches = stack.InitStates(theta.trans_stack, n)
             results = NestedMap(
                 log_probs=tf.zeros([n, self.vocab_size]),
                 atten_probs=tf.zeros([n, tf.shape(encoded)[0]]),
@@ -302,11 +302,15 @@ class TransformerDecoder(MTBaseDecoder):
             caches = tf.nest.map_structure(_FromHypRows, states.caches, template)
             h = self._Embed(theta, step_ids[:, 0], tf.reshape(cur_step, [1]))
             new_caches, probs = [], []
-            for layer, layer_theta, cache in zip(
-                stack.x_layers, theta.trans_stack.x_layers, caches.x_layers, strict=True
+            for layer, layer_theta, cache, layer_packed in zip(
+                stack.x_layers,
+                theta.trans_stack.x_layers,
+                caches.x_layers,
+                packed_aux.x_layers,
+                strict=True,
             ):
                 h, layer_probs, cache = layer.ExtendStep(
-                    layer_theta, h, cache, cur_step, encoded, padding
+                    layer_theta, h, cache, cur_step, packed_aux=layer_packed
                 )
                 new_caches.append(cache)
                 probs.append(layer_probs)
