@@ -264,6 +264,8 @@ class BaseAttentionLayer(base_layer.BaseLayer):
                 f"batch {static_sb}"
             )
         multiplier = tf.shape(query_vec)[0] // source_batch
+        if static_sb and static_qb is not None:
+            multiplier = static_qb // static_sb  # static, so the layout of a step is known
         query = tf.reshape(query_vec, [multiplier, source_batch, -1])
         logits = self._Logits(theta, packed_src, query, attention_state)
         padding = tf.transpose(packed_src.source_padding)[tf.newaxis]  # [1, batch, time]
@@ -280,7 +282,11 @@ class BaseAttentionLayer(base_layer.BaseLayer):
             )
         else:
             dropped = self.atten_dropout.FProp(theta.atten_dropout, probs)
-        context = tf.einsum("mbs,sbd->mbd", dropped, packed_src.source_contexts)
+        if dropped.shape[0] == 1:  # as in DotProductAttention._Logits: read the values once
+            weights_sb = tf.transpose(dropped[0])[:, :, tf.newaxis]  # [s, b, 1]
+            context = tf.reduce_sum(weights_sb * packed_src.source_contexts, axis=0)[tf.newaxis]
+        else:
+            context = tf.einsum("mbs,sbd->mbd", dropped, packed_src.source_contexts)
         context = tf.reshape(context, [multiplier * source_batch, -1])
         probs = tf.reshape(probs, [multiplier * source_batch, time])
         return context, probs, self._NextState(probs, attention_state)
@@ -391,6 +397,12 @@ class DotProductAttention(BaseAttentionLayer):
         scale = tf.constant(1.0 / math.sqrt(p.source_dim), query.dtype)
         if p.use_dim_scale:
             scale *= tf.nn.softplus(theta.per_dim_scale) / math.log(2.0)
+        if query.shape[0] == 1:
+            # One query row per source column (a decoding step of self-attention): a
+            # multiply-and-sum over the time-major keys reads them once, without the
+            # transpose a batched matmul needs; the output is small.
+            logits = tf.reduce_sum(query[0] * scale * packed.source_vecs, axis=-1)  # [s, b]
+            return tf.transpose(logits)[tf.newaxis]
         return tf.einsum("mbd,sbd->mbs", query * scale, packed.source_vecs)
 
 
