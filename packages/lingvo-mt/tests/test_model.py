@@ -200,6 +200,24 @@ def test_decode_returns_hypotheses_and_bleu(vocab, make):
     assert metrics["corpus_bleu"].value == pytest.approx(0.0, abs=1e-5)
 
 
+def test_transformer_decode_with_unknown_batch_and_lengths(vocab):
+    # The decoder job's tf.function generalises to unknown shapes after the second batch
+    # shape (reduce_retracing): the growing caches start with zero rows and an unknown
+    # number of hyps, and must decode exactly as with static shapes.
+    task = TransformerParams(vocab, num_layers=2).Instantiate()
+    batch = task.GetInputBatch()
+    with run_mode.EvalMode():
+        static = task.DecodeWithTheta(task.EvalTheta(), batch)
+        spec = tf.nest.map_structure(lambda x: tf.TensorSpec([None] * x.shape.rank, x.dtype), batch)
+        relaxed = tf.function(
+            lambda b: task.DecodeWithTheta(task.EvalTheta(), b),
+            input_signature=[spec],
+            autograph=False,
+        )(batch)
+    np.testing.assert_array_equal(relaxed["topk_ids"], static["topk_ids"])
+    np.testing.assert_allclose(relaxed["topk_scores"], static["topk_scores"], rtol=1e-5)
+
+
 def test_decode_finalize_writes_structured_output(vocab, tmp_path):
     """Beside Lingvo's pickled pairs, one JSON record per source holds what the summary did."""
     import pickle

@@ -105,6 +105,47 @@ def test_resume_continues_and_skips_a_truncated_checkpoint(trained, data, tmp_pa
     assert os.path.exists(os.path.join(logdir, "eval_test", "score-00000006.txt"))
 
 
+def test_an_error_while_evaluating_fails_the_job_instead_of_skipping_the_checkpoint(
+    trained, data, tmp_path, caplog, monkeypatch
+):
+    import shutil
+
+    import tensorflow as tf
+
+    from lingvo.trainer.runners import base, evaler
+
+    logdir = str(tmp_path / "log")
+    shutil.copytree(trained, logdir, ignore=shutil.ignore_patterns("eval_*", "decoder_*"))
+
+    def Broken(self, batch):
+        raise tf.errors.InvalidArgumentError(None, None, "shapes do not fit")
+
+    def NoWaiting(self, seconds):
+        raise AssertionError("the evaler waited for another checkpoint")
+
+    monkeypatch.setattr(evaler.Evaler, "_Step", Broken)
+    monkeypatch.setattr(base.BaseRunner, "_Wait", NoWaiting)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="shapes do not fit"):
+        trainer_main.Run(_Args(logdir, data, "--job=evaler_test"))
+    assert "cannot be read and is skipped" not in caplog.text
+    # A checkpoint that cannot be restored is still skipped (and recorded), not fatal.
+    monkeypatch.undo()
+    runner = evaler.Evaler(_Params(data), logdir, "test")
+    newest = os.path.join(logdir, "train", "ckpt-00000004.data-00000-of-00001")
+    with open(newest, "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(base.UnreadableCheckpointError, match=r"Error: "):
+        runner.ProcessCheckpoint(os.path.join(logdir, "train", "ckpt-00000004"))
+
+
+def _Params(data):
+    from lingvo import model_registry
+
+    p = model_registry.GetParams("image.mnist.LeNet5", "Test")
+    p.input.Set(batch_size=16, ckpt=data)
+    return p
+
+
 def test_log_lines_in_lingvo_shape(trained, data, tmp_path, caplog):
     caplog.set_level("INFO")
     logdir = str(tmp_path / "log")

@@ -121,9 +121,21 @@ class MTBaseDecoder(base_layer.BaseLayer):
         logits = tf.cast(predictions.logits, tf.float32)
         labels = tf.transpose(tf.cast(targets.labels, tf.int32))
         w = tf.transpose(tf.cast(targets.weights, tf.float32))
-        log_probs = tf.nn.log_softmax(logits)
-        nll = -tf.gather(log_probs, labels, batch_dims=2)
-        xent = nll if p.label_smoothing is None else self.smoother.SmoothedXent(log_probs, labels)
+        # TensorFlow's fused softmax cross-entropy kernels give each loss and its gradient
+        # in one pass over [time * batch, vocab] (a log_softmax, a label gather and a sum
+        # over classes would each be kept and back-propagated).
+        rows = tf.reshape(logits, [-1, tf.shape(logits)[-1]])
+        row_labels = tf.reshape(labels, [-1])
+        nll = tf.reshape(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=row_labels, logits=rows),
+            tf.shape(labels),
+        )
+        xent = nll
+        if p.label_smoothing is not None and hasattr(self.smoother, "SmoothedXentFromLogits"):
+            smoothed = self.smoother.SmoothedXentFromLogits(rows, row_labels)
+            xent = tf.reshape(smoothed, tf.shape(labels))
+        elif p.label_smoothing is not None:
+            xent = self.smoother.SmoothedXent(tf.nn.log_softmax(logits), labels)
         total_w = tf.reduce_sum(w)
         safe_w = tf.maximum(total_w, 1e-6)
         per_seq = tf.reduce_sum(xent * w, axis=0)  # [batch]
@@ -165,7 +177,9 @@ def _Rows(x: tf.Tensor, n: Any, lead: list[Any]) -> tf.Tensor:
     rest = x.shape[len(lead) :]
     if n_static is not None and rest.is_fully_defined():
         return tf.reshape(x, [*lead, int(n_static), rest.num_elements() // int(n_static)])
-    return tf.reshape(x, [*lead, n, -1])
+    # Never -1: a growing cache starts with zero rows, where -1 cannot be inferred.
+    rest_size = tf.reduce_prod(tf.shape(x)[len(lead) :])
+    return tf.reshape(x, [*lead, n, rest_size // n])
 
 
 def _ToHypRows(x: tf.Tensor, n: Any) -> tf.Tensor:
@@ -181,7 +195,8 @@ def _ToHypRows(x: tf.Tensor, n: Any) -> tf.Tensor:
 def _FromHypRows(y: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
     """Inverse of `_ToHypRows`, given a tensor shaped like the original cache."""
     rest = like.shape[2:].as_list()
-    return tf.reshape(y, [tf.shape(y)[0], -1, *rest])
+    rows = like.shape[1] if like.shape[1] is not None else tf.shape(like)[1]
+    return tf.reshape(y, [tf.shape(y)[0], rows, *rest])  # not -1: y may have zero rows
 
 
 class TransformerDecoder(MTBaseDecoder):

@@ -15,7 +15,17 @@ from lingvo.core import run_mode
 from lingvo.trainer import checkpointer, early_stop
 from lingvo.trainer import logdir as logdir_lib
 
-__all__ = ["BaseRunner"]
+__all__ = ["BaseRunner", "UnreadableCheckpointError"]
+
+
+class UnreadableCheckpointError(Exception):
+    """A checkpoint that exists cannot be restored (damaged, truncated, incompatible).
+
+    Only this, raised while restoring, makes `RunOnLatestCheckpoints` skip a checkpoint:
+    an error while evaluating or decoding a restored checkpoint is a bug to report, not a
+    reason to wait for the next checkpoint.
+    """
+
 
 _LINE = "=" * 60
 
@@ -151,7 +161,7 @@ class BaseRunner:
             except (tf.errors.NotFoundError, FileNotFoundError) as e:
                 logging.warning("Checkpoint %s disappeared before it was read: %s", latest, e)
                 continue
-            except tf.errors.OpError as e:
+            except UnreadableCheckpointError as e:
                 logging.warning("Checkpoint %s cannot be read and is skipped: %s", latest, e)
                 processed.Add(latest)
                 continue

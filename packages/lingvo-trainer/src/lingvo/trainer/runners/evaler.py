@@ -109,7 +109,19 @@ class Evaler(base.BaseRunner):
                 return
 
     def _Restore(self, path: str) -> int:
-        self.checkpointer.Restore(path)
+        """Restores `path`; returns its global step.
+
+        Raises:
+          tf.errors.NotFoundError: If the checkpoint was deleted (retention) meanwhile.
+          base.UnreadableCheckpointError: If it exists but cannot be restored.
+        """
+        try:
+            self.checkpointer.Restore(path)
+        except tf.errors.NotFoundError:
+            raise
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as e:
+            # What a damaged or truncated file raises (as `RestoreOrInitialize` handles).
+            raise base.UnreadableCheckpointError(f"{type(e).__name__}: {e}") from e
         return int(self.model.global_step.numpy())
 
     def ProcessCheckpoint(self, path: str) -> int:
