@@ -644,7 +644,13 @@ class MultiHeadedAttention(BaseAttentionLayer):
             shape = tf.shape(x)
             return tf.reshape(x, [shape[0], shape[1] * heads, x.shape[-1] // heads])
 
-        padding = tf.repeat(source_padding, heads, axis=1)
+        # Column b * heads + h: broadcast and reshape (tf.repeat adds a dozen ops and two
+        # asserts, which a decoding step would run for every layer).
+        shape = tf.shape(source_padding)
+        padding = tf.reshape(
+            tf.broadcast_to(source_padding[:, :, tf.newaxis], [shape[0], shape[1], heads]),
+            [shape[0], shape[1] * heads],
+        )
         inner = self.atten.PackSource(theta.atten, Split(keys), Split(values), padding)
         return NestedMap(inner=inner)
 
