@@ -119,3 +119,43 @@ def test_large_static_masks_in_a_traced_function_are_fused_and_identical():
     np.testing.assert_array_equal(static_fn(x).numpy(), eager)
     np.testing.assert_array_equal(dynamic_fn(x).numpy(), eager)
     assert 0.18 < float(np.mean(eager == 0.0)) < 0.22
+
+
+def _CalledFunctions(concrete):
+    return [
+        op.get_attr("f").name
+        for op in concrete.graph.get_operations()
+        if op.type in ("PartitionedCall", "StatefulPartitionedCall")
+    ]
+
+
+def test_fused_dynamic_masks_scope_fuses_sequences_and_keeps_the_masks(global_step):
+    layer = _Dropout(keep_prob=0.8)
+    x = tf.reshape(tf.range(7 * 5 * 16, dtype=tf.float32) + 1.0, [7, 5, 16])
+    global_step.assign(3)
+    eager = layer.FPropDefaultTheta(x).numpy()
+
+    def Scoped(t):
+        with dropouts.FusedDynamicMasks():
+            return layer.FPropDefaultTheta(t)
+
+    sequence = [tf.TensorSpec([None, None, 16], tf.float32)]
+    fused = tf.function(Scoped, input_signature=sequence)
+    plain = tf.function(layer.FPropDefaultTheta, input_signature=sequence)
+    assert any("FusedKeepMask" in f for f in _CalledFunctions(fused.get_concrete_function()))
+    assert not any("FusedKeepMask" in f for f in _CalledFunctions(plain.get_concrete_function()))
+    np.testing.assert_array_equal(fused(x).numpy(), eager)
+    np.testing.assert_array_equal(plain(x).numpy(), eager)
+    # A second shape compiles again and still matches the eager mask.
+    y = x[:3]
+    np.testing.assert_array_equal(fused(y).numpy(), layer.FPropDefaultTheta(y).numpy())
+    # Rank-2 tensors (per-step activations in loops) keep the plain ops.
+    matrix = tf.function(Scoped, input_signature=[tf.TensorSpec([None, 16], tf.float32)])
+    assert not any("FusedKeepMask" in f for f in _CalledFunctions(matrix.get_concrete_function()))
+    np.testing.assert_array_equal(matrix(x[0]).numpy(), layer.FPropDefaultTheta(x[0]).numpy())
+    # The gradient goes through the same mask.
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = fused(x)
+    grad = tape.gradient(out, x).numpy()
+    np.testing.assert_array_equal(grad, np.where(eager != 0.0, 1.0 / 0.8, 0.0).astype(np.float32))

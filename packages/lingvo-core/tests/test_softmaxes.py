@@ -116,3 +116,40 @@ def test_shared_softmax_ties_embedding_and_softmax():
     assert all(g is not None and np.abs(np.asarray(g)).sum() > 0 for g in grads)
     with pytest.raises(ValueError, match="vocab_size 7 != num_classes 5"):
         _Softmax(layers.SharedSoftmaxLayer, vocab_size=7)
+
+
+def test_fused_smoothed_xent_matches_log_softmax_form_and_its_gradient():
+    logits = tf.constant(np.random.RandomState(3).randn(6, 7).astype(np.float32) * 3.0)
+    labels = tf.constant([0, 6, 3, 3, 1, 5])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        want = softmaxes.UniformSmoothedXent(tf.nn.log_softmax(logits), labels, 0.1, 7)
+        got = softmaxes.UniformSmoothedXentFromLogits(logits, labels, 0.1, 7)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        tape.gradient(got, logits).numpy(), tape.gradient(want, logits).numpy(), atol=1e-6
+    )
+    # The numpy definition: 1 - u on the label, u / (V - 1) on each other class.
+    lp = _LogSoftmax(logits.numpy())
+    onehot = np.eye(7)[labels.numpy()]
+    targets = onehot * 0.9 + (1 - onehot) * 0.1 / 6
+    np.testing.assert_allclose(got.numpy(), -(targets * lp).sum(-1), rtol=1e-5)
+    smoother = (
+        softmaxes.UniformLabelSmoother.Params()
+        .Set(name="ls", num_classes=7, uncertainty=0.1)
+        .Instantiate()
+    )
+    np.testing.assert_allclose(
+        smoother.SmoothedXentFromLogits(logits, labels).numpy(), got.numpy(), rtol=1e-6
+    )
+
+
+def test_logits_of_a_sequence_equal_the_row_by_row_product():
+    # Shards that divide the classes exactly take the no-slice path; 5 classes in 2 do not.
+    for classes, shards in ((6, 3), (5, 2)):
+        layer = _Softmax(num_classes=classes, num_shards=shards)
+        w, b = (t.numpy() for t in layer.DenseWeights(layer.theta))
+        assert w.shape == (4, classes) and b.shape == (classes,)
+        logits = layer.Logits(layer.theta, X).numpy()
+        assert logits.shape == (2, 3, classes)
+        np.testing.assert_allclose(logits, X @ w + b, rtol=1e-5, atol=1e-6)

@@ -9,7 +9,9 @@ stream differs from the CPU kernel's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,13 @@ import tensorflow as tf
 from lingvo.core import base_layer, hyperparams, run_mode, weights
 from lingvo.core.nested_map import NestedMap
 
-__all__ = ["DeterministicDropoutLayer", "DropoutLayer", "HashUniform", "StatelessDropout"]
+__all__ = [
+    "DeterministicDropoutLayer",
+    "DropoutLayer",
+    "FusedDynamicMasks",
+    "HashUniform",
+    "StatelessDropout",
+]
 
 _MAX_SEED = 2**31 - 1
 # Masks this large inside a traced function are made by XLA (`_FusedHashBits`): it saves
@@ -53,6 +61,48 @@ def _FusedHashBits(shape: tuple[int, ...], seed: tf.Tensor) -> tf.Tensor:
     CPU time (a compilation per shape, so only for static shapes).
     """
     return _HashBits(list(shape), seed)
+
+
+@tf.function(autograph=False, jit_compile=True)
+def _FusedKeepMask(like: tf.Tensor, seed: tf.Tensor, threshold: tf.Tensor) -> tf.Tensor:
+    """`_HashBits(tf.shape(like), seed) < threshold`, fused by XLA for whatever shape comes.
+
+    XLA sees `like`'s concrete shape when it compiles, so a mask whose shape is only known
+    at run time still gets one fused pass; the price is a compilation (a fraction of a
+    second) for each new shape, which is why only `FusedDynamicMasks` scopes use it.
+    """
+    return _HashBits(tf.shape(like), seed) < threshold
+
+
+_fusion = threading.local()
+
+
+@contextlib.contextmanager
+def FusedDynamicMasks() -> Iterator[None]:
+    """Within this scope, traced dropout of [time, batch, ...] tensors makes XLA-fused masks.
+
+    Outside XLA a mask costs about a dozen elementwise passes (the integer hash); fused it is
+    one, a few percent of a Transformer's training step. Shapes that only settle at run time
+    (bucketed batches) then compile once per shape, so the scope suits inputs with a few
+    fixed shapes (Lingvo's bucketed sequence inputs); elsewhere the plain ops are used. The
+    masks are bit-identical either way.
+    """
+    previous = getattr(_fusion, "on", False)
+    _fusion.on = True
+    try:
+        yield
+    finally:
+        _fusion.on = previous
+
+
+def _FuseDynamic(inputs: tf.Tensor) -> bool:
+    """Whether `inputs`' own-shaped mask is made by `_FusedKeepMask` (see `FusedDynamicMasks`).
+
+    Only for sequences ([time, batch, ...], rank 3 or more) traced in such a scope: small
+    per-step tensors inside loops would pay an XLA launch for little work.
+    """
+    rank = inputs.shape.rank
+    return getattr(_fusion, "on", False) and not tf.executing_eagerly() and (rank or 0) >= 3
 
 
 def HashUniform(shape: Any, seed: tf.Tensor, dtype: tf.dtypes.DType = tf.float32) -> tf.Tensor:
@@ -92,6 +142,7 @@ def StatelessDropout(
     """
     if keep_prob == 1.0:
         return inputs
+    own_shape = noise_shape is None
     if noise_shape is None:
         noise_shape = tf.shape(inputs)
     # Compare the raw bits with keep_prob * 2^32: one pass instead of a float uniform.
@@ -103,9 +154,13 @@ def StatelessDropout(
         and int(np.prod(static_shape)) >= _MIN_FUSED_SIZE
     ):
         keep = _FusedHashBits(tuple(int(d) for d in static_shape), seed) < threshold
+    elif own_shape and _FuseDynamic(inputs):
+        keep = _FusedKeepMask(inputs, tf.cast(seed, tf.int64), threshold)
     else:
         keep = _HashBits(noise_shape, seed) < threshold
-    return tf.where(keep, inputs * tf.cast(1.0 / keep_prob, inputs.dtype), tf.zeros_like(inputs))
+    # A scalar zero (broadcast by `where`) rather than `zeros_like`: one pass fewer.
+    zero = tf.zeros([], inputs.dtype)
+    return tf.where(keep, inputs * tf.cast(1.0 / keep_prob, inputs.dtype), zero)
 
 
 class DropoutLayer(base_layer.BaseLayer):
@@ -194,9 +249,10 @@ class DropoutLayer(base_layer.BaseLayer):
                     f"{type(self).__name__} {self.path!r}: noise_shape {list(p.noise_shape)} "
                     f"does not broadcast against inputs shaped {inputs.shape.as_list()}"
                 ) from None
-        return StatelessDropout(
-            inputs, p.keep_prob, self._Seed(extra_seed), self._NoiseShape(inputs)
-        )
+        # None: the inputs' own shape, which `StatelessDropout` may fuse (FusedDynamicMasks).
+        own = p.noise_shape is None and not p.noise_shape_broadcast_dims
+        noise_shape = None if own else self._NoiseShape(inputs)
+        return StatelessDropout(inputs, p.keep_prob, self._Seed(extra_seed), noise_shape)
 
     def FProp(self, theta: NestedMap, inputs: Any) -> tf.Tensor:
         """Applies dropout to `inputs`.

@@ -88,10 +88,16 @@ class ProjectionLayer(base_layer.BaseLayer):
         w = theta.w
         if p.weight_norm:
             w = tf.nn.l2_normalize(w, axis=0) * (1.0 + theta.g)
-        out = tensors.MatMulLastDim(inputs, w)
+        # The bias and activation go on the 2-D product, before the leading dimensions come
+        # back: there `bias_add` (and a ReLU) fuse into the matmul kernel, and the bias
+        # gradient is one `BiasAddGrad` over rows instead of a broadcast sum over [..., o].
+        rows = tf.reshape(inputs, [-1, p.input_dim]) if inputs.shape.rank != 2 else inputs
+        out = tf.matmul(rows, w)
         if p.has_bias:
-            out += theta.b
+            out = tf.nn.bias_add(out, theta.b)
         out = activations.GetFn(p.activation)(out)
+        if inputs.shape.rank != 2:
+            out = tf.reshape(out, tf.concat([tf.shape(inputs)[:-1], [p.output_dim]], axis=0))
         if paddings is not None:
             out = tensors.ApplyPadding(paddings, out)
         return out

@@ -7,7 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from lingvo.core import base_layer, hyperparams, tensors, weights
+from lingvo.core import base_layer, hyperparams, weights
 from lingvo.core.layers import embeddings
 from lingvo.core.nested_map import NestedMap
 
@@ -16,6 +16,7 @@ __all__ = [
     "SimpleFullSoftmax",
     "UniformLabelSmoother",
     "UniformSmoothedXent",
+    "UniformSmoothedXentFromLogits",
 ]
 
 
@@ -89,6 +90,8 @@ class SimpleFullSoftmax(base_layer.BaseLayer):
         p = self.params
         w = tf.concat([theta[f"weight_{i}"] for i in range(p.num_shards)], axis=1)
         b = tf.concat([theta[f"bias_{i}"] for i in range(p.num_shards)], axis=0)
+        if self.num_classes_per_shard * p.num_shards == p.num_classes:
+            return w, b  # nothing to cut (a slice would cost a copy and its gradient)
         return w[:, : p.num_classes], b[: p.num_classes]
 
     def _Inputs(self, inputs: Any) -> tf.Tensor:
@@ -109,7 +112,14 @@ class SimpleFullSoftmax(base_layer.BaseLayer):
         """
         p = self.params
         w, b = self.DenseWeights(theta)
-        logits = tensors.MatMulLastDim(self._Inputs(inputs), w) + b
+        inputs = self._Inputs(inputs)
+        # One 2-D matmul with `bias_add`: the bias fuses into the matmul kernel and its
+        # gradient is one `BiasAddGrad` over rows, not a broadcast sum over [..., classes].
+        rows = tf.reshape(inputs, [-1, p.input_dim]) if inputs.shape.rank != 2 else inputs
+        logits = tf.nn.bias_add(tf.matmul(rows, w), b)
+        if inputs.shape.rank != 2:
+            shape = tf.concat([tf.shape(inputs)[:-1], [p.num_classes]], axis=0)
+            logits = tf.reshape(logits, shape)
         if p.logits_abs_max is not None:
             logits = tf.clip_by_value(logits, -p.logits_abs_max, p.logits_abs_max)
         return logits
@@ -293,6 +303,36 @@ def UniformSmoothedXent(
     return (1.0 - uncertainty) * nll + uncertainty / (num_classes - 1) * others
 
 
+def UniformSmoothedXentFromLogits(
+    logits: tf.Tensor, labels: tf.Tensor, uncertainty: float, num_classes: int
+) -> tf.Tensor:
+    """`UniformSmoothedXent(log_softmax(logits), ...)` in TensorFlow's fused softmax kernel.
+
+    The same cross-entropy (equal up to float rounding), computed by
+    `softmax_cross_entropy_with_logits` against the smoothed one-hot targets: the kernel
+    produces the loss and its gradient (softmax minus targets) in one pass, so training
+    does not keep `log_softmax`, the label gather and the sum over classes, nor
+    back-propagate through each of them over [..., num_classes].
+
+    Args:
+      logits: Shaped [..., num_classes].
+      labels: Integer labels shaped [...].
+      uncertainty: The probability mass spread over the other classes, in [0, 1).
+      num_classes: The number of classes V (at least 2).
+
+    Returns:
+      Shaped [...].
+    """
+    targets = tf.one_hot(
+        labels,
+        num_classes,
+        on_value=1.0 - uncertainty,
+        off_value=uncertainty / (num_classes - 1),
+        dtype=logits.dtype,
+    )
+    return tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+
+
 class UniformLabelSmoother(base_layer.BaseLayer):
     """Uniform label smoothing: 1 - uncertainty on the label, uncertainty / (V - 1) elsewhere."""
 
@@ -324,6 +364,19 @@ class UniformLabelSmoother(base_layer.BaseLayer):
         """
         p = self.params
         return UniformSmoothedXent(log_probs, labels, p.uncertainty, p.num_classes)
+
+    def SmoothedXentFromLogits(self, logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """`SmoothedXent` of `log_softmax(logits)`, by the fused kernel (cheaper to train).
+
+        Args:
+          logits: Shaped [..., num_classes].
+          labels: Integer labels shaped [...].
+
+        Returns:
+          Shaped [...].
+        """
+        p = self.params
+        return UniformSmoothedXentFromLogits(logits, labels, p.uncertainty, p.num_classes)
 
     def FProp(self, theta: NestedMap, target_paddings: Any, target_labels: Any) -> tf.Tensor:
         """Returns the smoothed target distributions shaped [..., num_classes]."""

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from lingvo.core import base_model, hyperparams, metrics, tokenizers
+from lingvo.core.layers import dropouts
 from lingvo.core.nested_map import NestedMap
 from lingvo.tasks.mt import decode_output, decoder, encoder
 
@@ -103,9 +104,15 @@ class MTBaseModel(base_model.BaseTask):
         return self.dec
 
     def ComputePredictions(self, theta: NestedMap, input_batch: NestedMap) -> NestedMap:
-        """Encodes `input_batch.src` and decodes `input_batch.tgt`; returns the logits."""
-        encoder_outputs = self.enc.FProp(theta.enc, input_batch.src)
-        return self.dec.ComputePredictions(theta.dec, encoder_outputs, input_batch.tgt)
+        """Encodes `input_batch.src` and decodes `input_batch.tgt`; returns the logits.
+
+        The dropout masks of the [time, batch, dim] activations are made by XLA-fused kernels
+        (`dropouts.FusedDynamicMasks`): the bucketed inputs give a handful of shapes, each
+        compiled once, and the masks are the same as without.
+        """
+        with dropouts.FusedDynamicMasks():
+            encoder_outputs = self.enc.FProp(theta.enc, input_batch.src)
+            return self.dec.ComputePredictions(theta.dec, encoder_outputs, input_batch.tgt)
 
     def ComputeLoss(
         self, theta: NestedMap, predictions: NestedMap, input_batch: NestedMap
