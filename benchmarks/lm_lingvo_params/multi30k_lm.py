@@ -89,12 +89,28 @@ class _Multi30kLm(base_model_params.SingleTaskModelParams):
 class LstmLm(_Multi30kLm):
     """2 LSTMs of 512 cells over 512-wide embeddings, a sampled softmax of 512 classes."""
 
+    ADAGRAD_LEARNING_RATE = 0.2
+
     def Task(self):
         lm = layers.RnnLm.CommonParams(
             vocab_size=self.vocab_size, emb_dim=512, num_layers=2, rnn_dims=512, residual_start=3
         )
         lm.softmax.num_sampled = 512
-        return self._Task(lm)
+        p = self._Task(lm)
+        # Lingvo's own recipe for sampled-softmax LSTM LMs (one_billion_wds): Adagrad 0.2,
+        # the loss summed over the batch's tokens, only the LSTM gradients clipped (to 16).
+        # Without a global clip the step does not depend on how the global gradient norm
+        # is measured; Lingvo 0.14.2 sums the squares of sparse (IndexedSlices) gradients
+        # row by row without merging repeated ids, which over-states it once the softmax
+        # rows' positive and negative contributions cancel, and clips ~3x harder.
+        tp = p.train
+        tp.optimizer = optimizer.Adagrad.Params().Set(initial_accumulator_value=1.0)
+        tp.learning_rate = self.ADAGRAD_LEARNING_RATE
+        tp.sum_loss_across_tokens_in_batch = True
+        tp.max_lstm_gradient_norm = 16.0
+        tp.clip_gradient_norm_to_value = 0.0
+        tp.grad_norm_to_clip_to_zero = 0.0
+        return p
 
 
 @model_registry.RegisterSingleTaskModel

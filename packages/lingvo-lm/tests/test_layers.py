@@ -130,11 +130,50 @@ def test_sampled_softmax_in_training_full_in_eval():
     lm = p.Instantiate()
     ids, paddings, labels = _Batch()
     train, _ = lm.FProp(lm.theta, ids, paddings, None, labels)
-    np.testing.assert_array_equal(train.per_example_argmax, labels.class_ids)
+    # Labels at the weighted positions; 0 where the training softmax skipped padding.
+    np.testing.assert_array_equal(
+        train.per_example_argmax, labels.class_ids * tf.cast(labels.class_weights, tf.int32)
+    )
     with run_mode.EvalMode():
         ev, _ = lm.FProp(lm.theta, ids, paddings, None, labels)
     np.testing.assert_array_equal(ev.per_example_argmax, tf.argmax(ev.logits, -1))
     assert float(train.avg_xent) < float(ev.avg_xent)  # 4 candidates instead of 8
+
+
+def _SampledRnnLm():
+    p = _RnnLm()
+    p.softmax = core_layers.SampledSoftmax.Params().Set(
+        input_dim=6, num_classes=VOCAB, num_sampled=3, num_shards=2
+    )
+    return p
+
+
+@pytest.mark.parametrize("factory", [_RnnLm, _SampledRnnLm, _TransformerLm])
+def test_training_softmax_on_weighted_positions_keeps_losses_and_gradients(factory):
+    outs, grads = [], []
+    for skip in (True, False):
+        p = factory()
+        if factory is _TransformerLm:
+            p.trans.residual_dropout_prob = 0.0
+        p.train_softmax_on_weighted_positions_only = skip
+        lm = p.Instantiate()
+        ids, paddings, labels = _Batch()
+        with tf.GradientTape() as tape:
+            out, _ = lm.FProp(lm.theta, ids, paddings, None, labels)
+        outs.append(out)
+        grads.append(tape.gradient(out.avg_xent, lm.vars.Flatten()))
+    skipped, full = outs
+    assert "logits" not in skipped and "logits" in full
+    for key in ("total_xent", "total_weight", "avg_xent"):
+        np.testing.assert_allclose(skipped[key], full[key], rtol=1e-6, err_msg=key)
+    weights = labels.class_weights.numpy()
+    assert weights.min() == 0.0  # the batch has padding, so positions were skipped
+    np.testing.assert_allclose(skipped.per_example_xent, full.per_example_xent * weights, rtol=1e-6)
+    np.testing.assert_array_equal(
+        skipped.per_example_argmax, full.per_example_argmax * weights.astype(np.int32)
+    )
+    for a, b in zip(grads[0], grads[1], strict=True):
+        np.testing.assert_allclose(tf.convert_to_tensor(a), tf.convert_to_tensor(b), atol=1e-6)
 
 
 def test_transformer_is_causal():

@@ -68,6 +68,14 @@ def test_multi30k_models_build_as_the_trainer_builds_them(tmp_path, monkeypatch)
     assert lm.softmax.cls is core_layers.SampledSoftmax and lm.softmax.num_sampled == 512
     assert lm.rnns.num_layers == 2 and lm.rnns.cell_tpl[1].num_output_nodes == 512
     assert p.input.file_pattern == f"text:{tmp_path / 'train.txt'}"
+    # Lingvo's one_billion_wds recipe: Adagrad 0.2, summed loss, only the LSTMs clipped.
+    # A global clip would make the step depend on how the global norm is measured, where
+    # Lingvo 0.14.2 differs for sparse gradients (repeated ids are not merged).
+    tp = p.task.train
+    assert tp.optimizer.cls is optimizer.Adagrad and tp.optimizer.initial_accumulator_value == 1.0
+    assert tp.learning_rate == 0.2 and tp.sum_loss_across_tokens_in_batch
+    assert tp.max_lstm_gradient_norm == 16.0
+    assert tp.clip_gradient_norm_to_value == 0.0 and tp.grad_norm_to_clip_to_zero == 0.0
     # The model's input is the dataset's; the task leaves its own unset (as Lingvo).
     assert p.task.input is None
     mdl = p.Instantiate()

@@ -4,7 +4,8 @@ Both take time-major ids shaped [time, batch] with paddings [time, batch] (1.0 w
 padded) and labels `NestedMap(class_ids=[time, batch], class_weights=[time, batch])`, and
 return the softmax's cross-entropy `NestedMap` (`logits`, `log_probs`, `per_example_xent`,
 `per_example_argmax`, `total_xent`, `total_weight`, `avg_xent`) plus `last_hidden`, with the
-recurrent or cached state after the sequence. `Step` runs one position at a time for
+recurrent or cached state after the sequence; in training, by default without `logits` and
+`log_probs` (`train_softmax_on_weighted_positions_only`). `Step` runs one position at a time for
 scoring prefixes and sampling.
 """
 
@@ -98,6 +99,15 @@ class BaseLanguageModel(base_layer.BaseLayer):
         """Returns the params shared by every language model."""
         p = super().Params()
         p.Define("vocab_size", 0, "The number of tokens of the vocabulary.")
+        p.Define(
+            "train_softmax_on_weighted_positions_only",
+            True,
+            "In training, run the softmax only on the positions whose label weight is "
+            "positive (not on padding): the losses and gradients are the same, the softmax "
+            "costs less. `per_example_xent` and `per_example_argmax` are 0 at the other "
+            "positions, and `logits` and `log_probs` are left out. Evaluation always runs "
+            "the softmax everywhere, as Lingvo does.",
+        )
         return p
 
     def zero_state(self, theta: NestedMap, batch_size: Any) -> NestedMap:
@@ -123,6 +133,8 @@ def _SoftmaxOut(
     if labels is None:
         logits = layer.softmax.Logits(theta.softmax, hidden)
         out = NestedMap(logits=logits, log_probs=tf.nn.log_softmax(logits))
+    elif layer.params.train_softmax_on_weighted_positions_only and not layer.do_eval:
+        out = _SoftmaxOnWeightedPositions(layer, theta, hidden, labels)
     else:
         out = layer.softmax.FProp(
             theta.softmax,
@@ -132,6 +144,49 @@ def _SoftmaxOut(
         )
     out.last_hidden = hidden
     return out
+
+
+def _SoftmaxOnWeightedPositions(
+    layer: base_layer.BaseLayer, theta: NestedMap, hidden: tf.Tensor, labels: NestedMap
+) -> NestedMap:
+    """The softmax's cross-entropy over the positions with a positive label weight only.
+
+    Padding is a quarter to a third of a bucketed batch, and the softmax (logits over the
+    vocabulary, or the sampled candidates) is the largest part of a language model's
+    step. Zero-weight positions add nothing to the totals or the gradients, so leaving
+    them out changes neither; their `per_example_xent` and `per_example_argmax` read 0.
+    """
+    weights = tf.convert_to_tensor(labels.class_weights, hidden.dtype)
+    class_ids = tf.convert_to_tensor(labels.class_ids)
+    if class_ids.shape.rank == weights.shape.rank + 1:  # [..., 1] labels
+        class_ids = tf.squeeze(class_ids, -1)
+    if weights.shape.rank == hidden.shape.rank:  # [..., 1] weights
+        weights = tf.squeeze(weights, -1)
+    flat_weights = tf.reshape(weights, [-1])
+    kept = tf.where(flat_weights > 0)  # [n, 1] int64
+    rows = tf.gather_nd(tf.reshape(hidden, [-1, tf.shape(hidden)[-1]]), kept)
+    out = layer.softmax.FProp(
+        theta.softmax,
+        rows,
+        class_weights=tf.gather_nd(flat_weights, kept),
+        class_ids=tf.gather_nd(tf.reshape(class_ids, [-1]), kept),
+    )
+    num_positions = tf.shape(flat_weights, out_type=tf.int64)
+    shape = tf.shape(weights)
+
+    def Scatter(x: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(tf.scatter_nd(kept, x, num_positions), shape)
+
+    result = NestedMap(
+        per_example_xent=Scatter(out.per_example_xent),
+        per_example_argmax=Scatter(out.per_example_argmax),
+        total_xent=out.total_xent,
+        total_weight=out.total_weight,
+        avg_xent=out.avg_xent,
+    )
+    if "per_example_weight" in out:
+        result.per_example_weight = weights
+    return result
 
 
 class RnnLmNoEmbedding(BaseLanguageModel):

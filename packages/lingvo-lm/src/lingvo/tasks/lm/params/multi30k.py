@@ -96,6 +96,7 @@ class LstmLm(_Multi30kLm):
 
     DIM = 512
     NUM_SAMPLED = 512
+    ADAGRAD_LEARNING_RATE = 0.2
 
     def Task(self):
         vocab = self.vocab_size
@@ -108,7 +109,21 @@ class LstmLm(_Multi30kLm):
             num_sampled=self.NUM_SAMPLED,
             params_init=lm.softmax.params_init,
         )
-        return self._Task(lm)
+        p = self._Task(lm)
+        # Lingvo's own recipe for sampled-softmax LSTM LMs (one_billion_wds): Adagrad 0.2,
+        # the loss summed over the batch's tokens, only the LSTM gradients clipped (to 16).
+        # Without a global clip the step does not depend on how the global gradient norm
+        # is measured; Lingvo 0.14.2 sums the squares of sparse (IndexedSlices) gradients
+        # row by row without merging repeated ids, which over-states it once the softmax
+        # rows' positive and negative contributions cancel, and clips ~3x harder.
+        tp = p.train
+        tp.optimizer = optimizer.Adagrad.Params().Set(initial_accumulator_value=1.0)
+        tp.learning_rate = self.ADAGRAD_LEARNING_RATE
+        tp.sum_loss_across_tokens_in_batch = True
+        tp.max_lstm_gradient_norm = 16.0
+        tp.clip_gradient_norm_to_value = 0.0
+        tp.grad_norm_to_clip_to_zero = 0.0
+        return p
 
 
 @model_registry.RegisterSingleTaskModel
