@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--model", default="asr.fsdd.ConnectedDigits")
+    parser.add_argument("--model_params_override", default=None, help="As the trainer's.")
     args = parser.parse_args()
     os.environ["LINGVO_FSDD_DIGITS_DIR"] = args.data
 
@@ -38,7 +39,12 @@ def main() -> None:
     uttids = sorted(refs)
     files = [os.path.join(args.data, "wav", "test", f"{u}.wav") for u in uttids]
     path = args.checkpoint or transcribe.FindCheckpoint(args.logdir)
-    tr = transcribe.LoadTranscriber(args.model, args.logdir, checkpoint=path)
+    tr = transcribe.LoadTranscriber(
+        args.model,
+        args.logdir,
+        checkpoint=path,
+        model_params_override=args.model_params_override,
+    )
     start = time.time()
     hyps = tr.Transcribe(files, batch_size=32)
     decode_s = time.time() - start

@@ -3,7 +3,7 @@
 Builds the FSDD connected-digit corpus (`lingvo.tasks.asr.tools.fsdd_digits`: 2 to 7
 recordings of one speaker joined with 50-300 ms silences, resampled to 16 kHz; speaker
 `theo` held out for the test set), trains `asr.fsdd.ConnectedDigits` with
-`nice -n 10 python -m lingvo.trainer --run_locally=cpu --mode=sync
+`nice -n 5 python -m lingvo.trainer --run_locally=cpu --mode=sync
 --job=controller,trainer_client` in the background, and while it trains decodes each new
 checkpoint (every `--decode-every-s`, also niced) on theo's 300 utterances with
 `asr_fsdd_decode_worker.py` (the transcribe command plus the model's WER). With
@@ -45,7 +45,7 @@ def _BuildData(fsdd: str, data: pathlib.Path, seed: int) -> None:
         return
     cmd = [sys.executable, "-m", "lingvo.tasks.asr.tools.fsdd_digits"]
     cmd += [f"--fsdd_dir={fsdd}", f"--out={data}", f"--seed={seed}"]
-    subprocess.run(["nice", "-n", "10", *cmd], check=True)
+    subprocess.run(["nice", "-n", "5", *cmd], check=True)
 
 
 def _Newest(logdir: pathlib.Path) -> pathlib.Path | None:
@@ -56,7 +56,7 @@ def _Newest(logdir: pathlib.Path) -> pathlib.Path | None:
 
 
 def _Decode(logdir: pathlib.Path, data: pathlib.Path, ckpt: pathlib.Path) -> dict:
-    cmd = ["nice", "-n", "10", sys.executable, str(WORKER)]
+    cmd = ["nice", "-n", "5", sys.executable, str(WORKER)]
     cmd += [f"--logdir={logdir}", f"--data={data}", f"--checkpoint={ckpt}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode:
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--out", type=pathlib.Path, required=True)
     parser.add_argument("--fsdd-dir", default=str(SHARED_FSDD))
     parser.add_argument("--work", default=None, help="Folder kept for data and logdir.")
-    parser.add_argument("--max-steps", type=int, default=4000)
+    parser.add_argument("--max-steps", type=int, default=3000)
     parser.add_argument("--decode-every-s", type=float, default=600.0)
     parser.add_argument("--stop-at-goal", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
@@ -81,7 +81,7 @@ def main() -> None:
     _BuildData(args.fsdd_dir, data, args.seed)
     shutil.rmtree(logdir, ignore_errors=True)
     env = dict(os.environ, LINGVO_FSDD_DIGITS_DIR=str(data))
-    cmd = ["nice", "-n", "10", sys.executable, "-m", "lingvo.trainer", "--run_locally=cpu"]
+    cmd = ["nice", "-n", "5", sys.executable, "-m", "lingvo.trainer", "--run_locally=cpu"]
     cmd += ["--mode=sync", f"--model={MODEL}", f"--logdir={logdir}"]
     cmd += ["--job=controller,trainer_client"]
     cmd += [f"--model_params_override=train.max_steps : {args.max_steps}"]
@@ -134,7 +134,7 @@ def main() -> None:
     ]
     config = {
         "model": MODEL,
-        "flags": "nice -n 10; --run_locally=cpu --mode=sync --job=controller,trainer_client",
+        "flags": "nice -n 5; --run_locally=cpu --mode=sync --job=controller,trainer_client",
         "max_steps": args.max_steps,
         "final_step": last["step"],
         "test_utterances": last["utterances"],

@@ -4,6 +4,7 @@ The recordings are a miniature FSDD folder of synthetic 8 kHz tones (a pitch per
 the tests do not depend on the shared dataset; the file naming and rates are FSDD's.
 """
 
+import dataclasses
 import filecmp
 import os
 import wave
@@ -83,10 +84,11 @@ def test_transcripts_match_the_concatenated_recordings(corpus):
         named = [int(os.path.basename(p)[0]) for p in u.paths]
         assert lines[u.uttid] == " ".join(fsdd_digits.DIGIT_WORDS[d] for d in named)
         assert len({os.path.basename(p).split("_")[1] for p in u.paths}) == 1
-        # The WAV is the 8 kHz recordings and silences, joined, at twice the samples.
+    for u in splits["test"]:
+        # An unperturbed WAV is the 8 kHz recordings and silences, joined, at twice the samples.
         pieces = [audio.ReadWav(p, 8000)[0] for p in u.paths]
         n8 = sum(len(x) for x in pieces) + sum(round(g * 8000) for g in u.gaps_s)
-        samples, rate = audio.ReadWav(out / "wav" / "train" / f"{u.uttid}.wav", 16000)
+        samples, rate = audio.ReadWav(out / "wav" / "test" / f"{u.uttid}.wav", 16000)
         assert rate == 16000 and len(samples) == 2 * n8
         first = audio.Resample(pieces[0], 8000, 16000)
         edge = 40  # band-limited resampling of a cut signal differs only near the cuts
@@ -168,6 +170,12 @@ def test_the_experiment_trains_through_the_trainer(trained):
     p = model_registry.GetParams(MODEL, "Test")
     assert p.input.file_pattern == f"tfrecord:{out}/test.tfrecords-00000-of-00001"
     assert p.task.decoder.softmax.num_classes == 13 and p.input.target_max_length == 8
+    # The generalisation aids of the recipe are on.
+    enc = p.task.encoder
+    assert enc.per_utterance_norm and enc.use_specaugment
+    assert enc.specaugment_network.time_mask_max_frames == 10
+    assert p.task.decoder.label_smoothing == 0.1
+    assert p.task.train.lr_schedule.boundaries == [2000, 2600]
 
 
 def test_transcribe_prints_digit_words_per_file(trained, capsys):
@@ -200,3 +208,54 @@ def test_transcribe_errors_name_what_is_wrong(trained, tmp_path, capsys):
     assert "eight.wav: sample rate 8000 Hz" in capsys.readouterr().err
     assert transcribe.Main([f"--model={MODEL}", f"--logdir={logdir}", str(eight_k)]) == 0
     assert capsys.readouterr().out.startswith(f"{eight_k}\t")
+
+
+def test_training_utterances_are_perturbed_deterministically_test_ones_not(fsdd, corpus):
+    _, splits = corpus
+    for u in splits["train"]:
+        assert len(u.speeds) == len(u.digits)
+        assert all(0.85 <= s <= 1.15 for s in u.speeds)
+        assert -12.0 <= u.gain_db <= 6.0
+    assert len({s for u in splits["train"] for s in u.speeds}) > 10
+    assert all(u.speeds == () and u.gain_db == 0.0 for u in splits["test"])
+    # Drawing perturbations for training leaves the held-out set's draw unchanged.
+    plain = fsdd_digits.MakeUtterances(
+        fsdd_digits.ListRecordings(fsdd),
+        ["theo"],
+        6,
+        seed=1,
+        prefix="test",
+    )
+    assert plain == splits["test"]
+
+
+def test_speed_perturbation_shortens_and_raises_the_pitch(fsdd):
+    path = os.path.join(fsdd, "4_ann_0.wav")
+    base = fsdd_digits.Utterance("u", "ann", (4,), (path,), ())
+    fast = dataclasses.replace(base, speeds=(1.25,))
+    slow_quiet = dataclasses.replace(base, speeds=(0.8,), gain_db=-6.0)
+    x, y, z = (fsdd_digits.Synthesize(u) for u in (base, fast, slow_quiet))
+    assert len(y) == pytest.approx(len(x) / 1.25, abs=2)
+    assert len(z) == pytest.approx(len(x) / 0.8, abs=2)
+
+    def Peak(s):
+        return np.argmax(np.abs(np.fft.rfft(s))) * 16000 / len(s)
+
+    assert Peak(x) == pytest.approx(1300, abs=10)
+    assert Peak(y) == pytest.approx(1300 * 1.25, abs=15)
+    assert Peak(z) == pytest.approx(1300 * 0.8, abs=10)
+    rms = [float(np.sqrt(np.mean(np.square(s)))) for s in (x, z)]
+    assert rms[1] / rms[0] == pytest.approx(10 ** (-6 / 20), rel=0.02)
+    loud = fsdd_digits.Synthesize(dataclasses.replace(base, gain_db=40.0))
+    assert np.max(np.abs(loud)) == pytest.approx(0.99, abs=1e-4)  # peak kept below full scale
+
+
+def test_perturbation_ranges_are_checked(fsdd, tmp_path, capsys):
+    recordings = fsdd_digits.ListRecordings(fsdd)
+    with pytest.raises(ValueError, match=r"speed_range: lower bound 1\.2 is above"):
+        fsdd_digits.MakeUtterances(recordings, ["ann"], 2, 0, "t", speed_range=(1.2, 0.9))
+    with pytest.raises(ValueError, match="speeds must be positive"):
+        fsdd_digits.MakeUtterances(recordings, ["ann"], 2, 0, "t", speed_range=(0.0, 1.0))
+    argv = [f"--fsdd_dir={fsdd}", f"--out={tmp_path}", "--gain_db_range=3"]
+    assert fsdd_digits.Main(argv) == 1
+    assert "--gain_db_range: expected 'lo,hi'" in capsys.readouterr().err

@@ -10,7 +10,47 @@ from lingvo.core import base_layer, hyperparams, weights
 from lingvo.core.layers import convolutions, linears, normalizations, rnn_cells, rnn_layers
 from lingvo.core.nested_map import NestedMap
 
-__all__ = ["AsrEncoder", "SpecAugmentLayer"]
+__all__ = ["AsrEncoder", "NormalizePerUtterance", "SpecAugmentLayer"]
+
+# Added to each variance before the square root, so that a bin that is (almost) constant
+# over an utterance is centred but not blown up into noise.
+_NORM_VARIANCE_EPSILON = 1e-3
+
+
+_VARIANCE_MODES = ("per_bin", "shared")
+
+
+def NormalizePerUtterance(
+    inputs: tf.Tensor, paddings: tf.Tensor, variance: str = "per_bin"
+) -> tf.Tensor:
+    """Per-utterance mean and variance normalisation of the feature bins (CMVN).
+
+    Args:
+      inputs: [batch, time, freq, channels].
+      paddings: [batch, time], 1.0 where padded.
+      variance: "per_bin" scales every (bin, channel) to variance 1; "shared" divides all
+        bins of an utterance by one standard deviation (the root of their mean variance),
+        which keeps the bins' relative spread: bins with little energy (e.g. above the
+        band of 8 kHz audio) stay small instead of becoming unit-variance noise.
+
+    Returns:
+      `inputs` with each (utterance, bin, channel) shifted to mean 0 over the utterance's
+      unpadded frames, then scaled; padded frames are 0. An utterance without unpadded
+      frames comes out as zeros.
+
+    Raises:
+      ValueError: If `variance` is not one of the modes.
+    """
+    if variance not in _VARIANCE_MODES:
+        raise ValueError(f"NormalizePerUtterance: variance must be one of {_VARIANCE_MODES}")
+    weights = (1.0 - tf.cast(paddings, inputs.dtype))[:, :, None, None]
+    count = tf.maximum(tf.reduce_sum(weights, axis=1, keepdims=True), 1.0)
+    mean = tf.reduce_sum(inputs * weights, axis=1, keepdims=True) / count
+    centred = (inputs - mean) * weights
+    var = tf.reduce_sum(tf.square(centred), axis=1, keepdims=True) / count
+    if variance == "shared":
+        var = tf.reduce_mean(var, axis=[2, 3], keepdims=True)
+    return centred * tf.math.rsqrt(var + _NORM_VARIANCE_EPSILON)
 
 
 class SpecAugmentLayer(base_layer.BaseLayer):
@@ -77,6 +117,7 @@ class AsrEncoder(base_layer.BaseLayer):
     """Lingvo's speech encoder.
 
     On `src_inputs` [batch, time, freq, channels] with `paddings` [batch, time]:
+    optional per-utterance mean and variance normalisation (`per_utterance_norm`);
     SpecAugment (training only, when `use_specaugment`); `pad_steps` padded zero frames
     appended; `ConvLayer`s (SAME, no bias, batch norm over unpadded frames, ReLU), each
     dividing time by its time stride (an output frame is padded when any frame it covers
@@ -145,6 +186,19 @@ class AsrEncoder(base_layer.BaseLayer):
             "The first LSTM layer (1-based, as in Lingvo) with a residual; 0 turns them off.",
         )
         p.Define("residual_stride", 1, "The number of layers a residual connection skips.")
+        p.Define(
+            "per_utterance_norm",
+            False,
+            "Whether every bin is normalised to mean 0 and variance 1 over each utterance's "
+            "unpadded frames before anything else (not in Lingvo; it removes gain and "
+            "channel differences between speakers).",
+        )
+        p.Define(
+            "per_utterance_norm_variance",
+            "per_bin",
+            "With per_utterance_norm: 'per_bin' (unit variance per bin) or 'shared' (one "
+            "scale per utterance); see NormalizePerUtterance.",
+        )
         p.Define("use_specaugment", False, "Whether SpecAugment masks the inputs at training.")
         p.Define("specaugment_network", SpecAugmentLayer.Params(), "The SpecAugment params.")
         p.Define("lstm_dropout_prob", 0.0, "Kept for Lingvo params compatibility; must be 0.")
@@ -229,6 +283,8 @@ class AsrEncoder(base_layer.BaseLayer):
         x = self._CastToFPropDtype(tf.convert_to_tensor(batch.src_inputs))
         x = self.CheckInputShape(x, [None, None, p.input_shape[2], p.input_shape[3]])
         paddings = tf.cast(batch.paddings, x.dtype)
+        if p.per_utterance_norm:
+            x = NormalizePerUtterance(x, paddings, p.per_utterance_norm_variance)
         if p.use_specaugment:
             x = self.specaugment.FProp(theta.specaugment, x, paddings)
         if p.pad_steps:

@@ -19,7 +19,7 @@ import os
 from lingvo import model_registry
 from lingvo.core import base_model_params, optimizer, schedule, tokenizers, weights
 from lingvo.core.layers import attentions
-from lingvo.tasks.asr import input_generator, model
+from lingvo.tasks.asr import encoder, input_generator, model
 
 __all__ = ["ConnectedDigits", "data_dir"]
 
@@ -36,7 +36,14 @@ def data_dir() -> str:
 
 @model_registry.RegisterSingleTaskModel
 class ConnectedDigits(base_model_params.SingleTaskModelParams):
-    """LAS over 80 log-mel bins: 3 strided convs (time / 8), 2x64 bi-LSTMs, a 128-unit speller."""
+    """LAS over 80 log-mel bins: 3 strided convs (time / 8), 2x64 bi-LSTMs, a 128-unit speller.
+
+    Five training speakers are few, and a model trained on them plainly fits their voices
+    and recording levels (training loss near 0, 37-40% WER on `theo`). Against that:
+    per-utterance feature normalisation (gain and channel), speed and gain perturbation of
+    the training set (in `tools/fsdd_digits.py`), mild SpecAugment, label smoothing and a
+    learning rate that steps down for the last third of training.
+    """
 
     def _Input(self, name: str, pattern: str, num_samples: int, is_eval: bool):
         p = input_generator.AsrInput.Params()
@@ -64,14 +71,14 @@ class ConnectedDigits(base_model_params.SingleTaskModelParams):
 
     def Train(self):
         """The five training speakers' utterances."""
-        return self._Input("Train", "train.tfrecords-*", 3000, False)
+        return self._Input("Train", "train.tfrecords-*", 6000, False)
 
     def Test(self):
         """Speaker `theo`'s utterances, none of whose recordings is in training."""
         return self._Input("Test", "test.tfrecords-00000-of-00001", 300, True)
 
     def Task(self):
-        """The LAS task params; Adam 2e-3 with gradient clipping."""
+        """The LAS task params; Adam 2e-3 (x0.3 from step 2000, x0.1 from 2600), clipped."""
         p = model.AsrModel.Params()
         p.name = "fsdd_digits"
         ep = p.encoder
@@ -87,6 +94,17 @@ class ConnectedDigits(base_model_params.SingleTaskModelParams):
         ep.num_lstm_layers = 2
         ep.lstm_cell_size = 64
         ep.pad_steps = 0
+        ep.per_utterance_norm = True
+        ep.use_specaugment = True
+        # Masks narrower than a digit (a digit is 30-60 frames): a mask that hides a whole
+        # digit leaves its label unpredictable, since digit strings have no context.
+        ep.specaugment_network = encoder.SpecAugmentLayer.Params().Set(
+            freq_mask_max_bins=12,
+            freq_mask_count=2,
+            time_mask_max_frames=10,
+            time_mask_count=2,
+            time_mask_max_ratio=0.05,
+        )
         dp = p.decoder
         dp.source_dim = 128
         dp.rnn_cell_dim = 128
@@ -100,15 +118,18 @@ class ConnectedDigits(base_model_params.SingleTaskModelParams):
         )
         dp.beam_search.num_hyps_per_beam = 4
         dp.use_unnormalized_logits_as_log_probs = False
+        dp.label_smoothing = 0.1
         tp = p.train
         tp.learning_rate = 2e-3
         tp.optimizer = optimizer.Adam.Params().Set(beta1=0.9, beta2=0.999, epsilon=1e-6)
-        tp.lr_schedule = schedule.Constant.Params()
+        tp.lr_schedule = schedule.PiecewiseConstantSchedule.Params().Set(
+            boundaries=[2000, 2600], values=[1.0, 0.3, 0.1]
+        )
         tp.vn_std = 0.0
         tp.l2_regularizer_weight = 1e-6
         tp.clip_gradient_norm_to_value = 1.0
         tp.grad_norm_to_clip_to_zero = 100.0
-        tp.max_steps = 6000
+        tp.max_steps = 3000
         tp.save_interval_seconds = 300
         tp.save_max_to_keep = 20
         p.eval.samples_per_summary = 300

@@ -5,6 +5,12 @@ utterance here is 2 to 7 recordings of one speaker joined with short random sile
 resampled to 16 kHz; its transcript is the digits as words (`three one four`). The test
 speaker (`theo` by default) is held out entirely: none of their recordings is in training.
 
+Training utterances are perturbed so that five speakers look like many (the test set is
+not): every recording is played at its own random speed (`--speed_range`, 0.85-1.15 by
+default: tempo and pitch change together, as in Kaldi's speed perturbation) and every
+utterance gets a random gain (`--gain_db_range`, -12..+6 dB, its peak kept below full
+scale).
+
 The tool writes, under `--out`:
 
 * `wav/{train,test}/<uttid>.wav` (16-bit PCM, 16 kHz) and `{train,test}.txt` (`uttid words`);
@@ -61,6 +67,8 @@ class Utterance:
     digits: tuple[int, ...]
     paths: tuple[str, ...]
     gaps_s: tuple[float, ...]  # silence before each recording after the first (seconds)
+    speeds: tuple[float, ...] = ()  # playback speed of each recording; () = all 1.0
+    gain_db: float = 0.0  # gain of the whole utterance (its peak is kept below full scale)
 
     @property
     def transcript(self) -> str:
@@ -93,16 +101,26 @@ def MakeUtterances(
     max_digits: int = 7,
     min_gap_s: float = 0.05,
     max_gap_s: float = 0.3,
+    speed_range: tuple[float, float] = (1.0, 1.0),
+    gain_db_range: tuple[float, float] = (0.0, 0.0),
 ) -> list[Utterance]:
     """Draws `num_utterances` utterances of the given speakers, deterministically.
 
     Speakers take turns; each utterance draws its length uniformly in
     [min_digits, max_digits] and its recordings at random (without replacement within the
-    utterance) from that speaker's takes.
+    utterance) from that speaker's takes. A range that is not a single value draws each
+    recording's speed (`speed_range`) and the utterance's gain (`gain_db_range`)
+    uniformly; single-value ranges draw nothing, so unperturbed sets do not depend on them.
 
     Raises:
-      ValueError: If a speaker has no recordings.
+      ValueError: If a speaker has no recordings, or a range is empty or a speed not
+        positive.
     """
+    for name, (lo, hi) in (("speed_range", speed_range), ("gain_db_range", gain_db_range)):
+        if lo > hi:
+            raise ValueError(f"{name}: lower bound {lo} is above upper bound {hi}")
+    if speed_range[0] <= 0:
+        raise ValueError(f"speed_range: speeds must be positive, got {speed_range}")
     rng = random.Random(seed)
     speakers = sorted(speakers)
     for s in speakers:
@@ -114,6 +132,12 @@ def MakeUtterances(
         n = rng.randint(min_digits, max_digits)
         picks = rng.sample(recordings[speaker], min(n, len(recordings[speaker])))
         gaps = tuple(round(rng.uniform(min_gap_s, max_gap_s), 4) for _ in picks[1:])
+        speeds = ()
+        if speed_range[0] != speed_range[1]:
+            speeds = tuple(round(rng.uniform(*speed_range), 3) for _ in picks)
+        gain_db = 0.0
+        if gain_db_range[0] != gain_db_range[1]:
+            gain_db = round(rng.uniform(*gain_db_range), 2)
         out.append(
             Utterance(
                 uttid=f"{prefix}-{speaker}-{i:05d}",
@@ -121,6 +145,8 @@ def MakeUtterances(
                 digits=tuple(d for d, _ in picks),
                 paths=tuple(p for _, p in picks),
                 gaps_s=gaps,
+                speeds=speeds,
+                gain_db=gain_db,
             )
         )
     return out
@@ -129,6 +155,10 @@ def MakeUtterances(
 def Synthesize(utt: Utterance) -> np.ndarray:
     """The utterance's float32 samples at 16 kHz: recordings and silences, resampled.
 
+    A recording played at speed `s` is resampled to `1/s` of its length (shorter and
+    higher-pitched when faster); the gain scales the whole utterance, reduced where it
+    would push the peak past 0.99 of full scale.
+
     Raises:
       audio.AudioError: A recording that is not 8 kHz PCM WAV, named.
     """
@@ -136,8 +166,19 @@ def Synthesize(utt: Utterance) -> np.ndarray:
     for i, path in enumerate(utt.paths):
         if i:
             pieces.append(np.zeros(round(utt.gaps_s[i - 1] * SOURCE_RATE), np.float32))
-        pieces.append(audio.ReadWav(path, SOURCE_RATE)[0])
-    return audio.Resample(np.concatenate(pieces), SOURCE_RATE, TARGET_RATE)
+        samples = audio.ReadWav(path, SOURCE_RATE)[0]
+        speed = utt.speeds[i] if utt.speeds else 1.0
+        if speed != 1.0:
+            samples = audio.Resample(samples, SOURCE_RATE, round(SOURCE_RATE / speed))
+        pieces.append(samples)
+    out = audio.Resample(np.concatenate(pieces), SOURCE_RATE, TARGET_RATE)
+    if utt.gain_db:
+        peak = float(np.max(np.abs(out))) if out.size else 0.0
+        gain = 10.0 ** (utt.gain_db / 20.0)
+        if peak * gain > 0.99:
+            gain = 0.99 / peak
+        out = out * np.float32(gain)
+    return out
 
 
 def _WriteWav(path: str, samples: np.ndarray, rate: int) -> None:
@@ -170,14 +211,18 @@ def _WriteSplit(out: str, split: str, utts: Sequence[Utterance]) -> str:
 def BuildCorpus(
     fsdd_dir: str,
     out: str,
-    num_train: int = 3000,
+    num_train: int = 6000,
     num_test: int = 300,
     test_speakers: Sequence[str] = ("theo",),
     num_train_shards: int = 4,
     seed: int = 0,
     log=None,
+    speed_range: tuple[float, float] = (0.85, 1.15),
+    gain_db_range: tuple[float, float] = (-12.0, 6.0),
 ) -> dict[str, list[Utterance]]:
     """Writes the WAVs, transcripts, vocabulary and TFRecords of both splits under `out`.
+
+    The perturbation ranges apply to the training split only.
 
     Returns:
       `{"train": [...], "test": [...]}`, the utterances written.
@@ -195,7 +240,15 @@ def BuildCorpus(
     if not train_speakers:
         raise ValueError(f"{fsdd_dir}: every speaker is held out; none left to train on")
     splits = {
-        "train": MakeUtterances(recordings, train_speakers, num_train, seed, "train"),
+        "train": MakeUtterances(
+            recordings,
+            train_speakers,
+            num_train,
+            seed,
+            "train",
+            speed_range=speed_range,
+            gain_db_range=gain_db_range,
+        ),
         "test": MakeUtterances(recordings, test_speakers, num_test, seed + 1, "test"),
     }
     os.makedirs(out, exist_ok=True)
@@ -219,12 +272,30 @@ def _Parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="fsdd_digits", description=__doc__.split("\n")[0])
     ap.add_argument("--fsdd_dir", required=True, help="FSDD's recordings/ folder.")
     ap.add_argument("--out", required=True, help="The output folder.")
-    ap.add_argument("--num_train", type=int, default=3000)
+    ap.add_argument("--num_train", type=int, default=6000)
     ap.add_argument("--num_test", type=int, default=300)
     ap.add_argument("--test_speakers", default="theo", help="Comma-separated, held out.")
     ap.add_argument("--num_train_shards", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--speed_range",
+        default="0.85,1.15",
+        help="lo,hi: each training recording's playback speed (1,1 turns it off).",
+    )
+    ap.add_argument(
+        "--gain_db_range",
+        default="-12,6",
+        help="lo,hi: each training utterance's gain in dB (0,0 turns it off).",
+    )
     return ap
+
+
+def _Range(flag: str, text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"{flag}: expected 'lo,hi' (two numbers), got {text!r}") from None
+    return lo, hi
 
 
 def Main(argv: Sequence[str] | None = None) -> int:
@@ -239,6 +310,8 @@ def Main(argv: Sequence[str] | None = None) -> int:
             [s for s in args.test_speakers.split(",") if s],
             args.num_train_shards,
             args.seed,
+            speed_range=_Range("--speed_range", args.speed_range),
+            gain_db_range=_Range("--gain_db_range", args.gain_db_range),
         )
     except (ValueError, OSError) as e:
         print(f"fsdd_digits: error: {e}", file=sys.stderr)
