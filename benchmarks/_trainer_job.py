@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
+import subprocess
 import sys
+import time
 
 
 def TrainerCommand(model: str, logdir: str, job: str, override: str) -> list[str]:
@@ -35,3 +38,36 @@ def TrainerEnv(impl: str, lingvo_params: pathlib.Path, **extra: str) -> dict[str
             filter(None, [str(lingvo_params), os.environ.get("PYTHONPATH", "")])
         )
     return env
+
+
+def RunJob(cmd: list[str], env: dict[str, str], log_path: str, pattern: re.Pattern) -> dict:
+    """Runs `cmd` to its end, watching its output for `pattern`.
+
+    Returns `hits` (seconds since the start, match) for each matching line, `peak_rss` (bytes,
+    the child's own), `wall` seconds and the whole `log`, which is also written to `log_path`.
+    Raises `SystemExit` with the log's tail if the job fails.
+    """
+    start = time.perf_counter()
+    hits: list[tuple[float, re.Match]] = []
+    lines = []
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    for line in proc.stdout:
+        lines.append(line)
+        m = pattern.search(line)
+        if m:
+            hits.append((time.perf_counter() - start, m))
+    # wait4 gives this child's own resource usage; ru_maxrss is in KiB on Linux.
+    _, status, usage = os.wait4(proc.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    text = "".join(lines)
+    pathlib.Path(log_path).write_text(text)
+    if code:
+        raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{text[-4000:]}")
+    return {
+        "hits": hits,
+        "peak_rss": usage.ru_maxrss * 1024,
+        "wall": time.perf_counter() - start,
+        "log": text,
+    }

@@ -17,9 +17,7 @@ import json
 import os
 import pathlib
 import re
-import subprocess
 import sys
-import time
 
 import _trainer_job
 
@@ -45,22 +43,11 @@ def Train(impl: str, datadir: str, logdir: str, steps: int, warmup: int, onednn:
         LINGVO_FSDD_DIGITS_DIR=datadir,
         TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0",
     )
-    start = time.perf_counter()
-    hits, lines = [], []
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    run = _trainer_job.RunJob(
+        cmd, env, os.path.join(os.path.dirname(logdir), f"{impl}-train.log"), STEP_RE
     )
-    for line in proc.stdout:
-        lines.append(line)
-        m = STEP_RE.search(line)
-        if m:
-            hits.append((int(m.group(1)), float(m.group(2)), time.perf_counter() - start))
-    _, status, usage = os.wait4(proc.pid, 0)  # ru_maxrss of this child, in KiB
-    code = os.waitstatus_to_exitcode(status)
-    text = "".join(lines)
-    pathlib.Path(os.path.dirname(logdir), f"{impl}-train.log").write_text(text)
-    if code:
-        raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{text[-4000:]}")
+    text = run["log"]
+    hits = [(int(m.group(1)), float(m.group(2)), t) for t, m in run["hits"]]
     timed = [h for h in hits if h[0] > warmup]
     if len(timed) < 2:
         raise SystemExit(f"{impl}: fewer than 2 steps after warm-up step {warmup}:\n{text[-3000:]}")
@@ -70,7 +57,7 @@ def Train(impl: str, datadir: str, logdir: str, steps: int, warmup: int, onednn:
         "steps_per_s": (s1 - s0) / (t1 - t0),
         "examples_per_s": examples / (t1 - t0),
         "first_step_s": hits[0][2],
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_rss_mb": run["peak_rss"] / 2**20,
         "last_step": hits[-1][0],
     }
 

@@ -15,9 +15,10 @@ import os
 import pathlib
 import pickle
 import re
-import subprocess
 import sys
 import time
+
+import _trainer_job
 
 HERE = pathlib.Path(__file__).resolve().parent
 LINGVO_PARAMS = HERE / "mt_lingvo_params"
@@ -55,32 +56,7 @@ def _Env(impl: str, datadir: str) -> dict[str, str]:
     return env
 
 
-def _Run(cmd: list[str], env: dict[str, str], log_path: str, pattern: re.Pattern) -> dict:
-    """Runs `cmd`; returns (arrival time, match) of `pattern`'s lines, peak RSS and the log."""
-    start = time.perf_counter()
-    hits: list[tuple[float, re.Match]] = []
-    lines = []
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    )
-    for line in proc.stdout:
-        lines.append(line)
-        m = pattern.search(line)
-        if m:
-            hits.append((time.perf_counter() - start, m))
-    # wait4 gives this child's own resource usage; ru_maxrss is in KiB on Linux.
-    _, status, usage = os.wait4(proc.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    text = "".join(lines)
-    pathlib.Path(log_path).write_text(text)
-    if code:
-        raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{text[-4000:]}")
-    return {
-        "hits": hits,
-        "peak_rss": usage.ru_maxrss * 1024,
-        "wall": time.perf_counter() - start,
-        "log": text,
-    }
+_Run = _trainer_job.RunJob
 
 
 def Train(impl: str, datadir: str, logdir: str, steps: int, warmup: int) -> dict:
