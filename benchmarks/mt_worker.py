@@ -32,28 +32,14 @@ HYP_RE = re.compile(r" hyp0: (.*?) score0: ")
 
 
 def _Command(impl: str, logdir: str, job: str, override: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "lingvo.trainer",
-        "--run_locally=cpu",
-        "--mode=sync",
-        f"--job={job}",
-        f"--model={MODEL[impl]}",
-        f"--logdir={logdir}",
-        f"--model_params_override={override}",
-    ]
+    return _trainer_job.TrainerCommand(MODEL[impl], logdir, job, override)
 
 
 def _Env(impl: str, datadir: str) -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="1")
-    env["LINGVO_WMTM16_DATADIR"] = datadir
+    extra = {"LINGVO_WMTM16_DATADIR": datadir}
     if impl == "lingvo":
-        env["LINGVO_WMTM16_VOCAB"] = os.path.join(datadir, "wpm-ende-2k.voc")
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(LINGVO_PARAMS), os.environ.get("PYTHONPATH", "")])
-        )
-    return env
+        extra["LINGVO_WMTM16_VOCAB"] = os.path.join(datadir, "wpm-ende-2k.voc")
+    return _trainer_job.TrainerEnv(impl, LINGVO_PARAMS, **extra)
 
 
 _Run = _trainer_job.RunJob
