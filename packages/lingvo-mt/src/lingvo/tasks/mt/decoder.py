@@ -131,11 +131,9 @@ class MTBaseDecoder(base_layer.BaseLayer):
             tf.shape(labels),
         )
         xent = nll
-        if p.label_smoothing is not None and hasattr(self.smoother, "SmoothedXentFromLogits"):
+        if p.label_smoothing is not None:
             smoothed = self.smoother.SmoothedXentFromLogits(rows, row_labels)
             xent = tf.reshape(smoothed, tf.shape(labels))
-        elif p.label_smoothing is not None:
-            xent = self.smoother.SmoothedXent(tf.nn.log_softmax(logits), labels)
         total_w = tf.reduce_sum(w)
         safe_w = tf.maximum(total_w, 1e-6)
         per_seq = tf.reduce_sum(xent * w, axis=0)  # [batch]
