@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--out", type=pathlib.Path, required=True)
     parser.add_argument("--fsdd-dir", default=str(SHARED_FSDD))
     parser.add_argument("--work", default=None, help="Folder kept for data and logdir.")
-    parser.add_argument("--max-steps", type=int, default=3000)
+    parser.add_argument("--max-steps", type=int, default=4000)
     parser.add_argument("--decode-every-s", type=float, default=600.0)
     parser.add_argument("--stop-at-goal", action="store_true")
     parser.add_argument("--seed", type=int, default=0)

@@ -85,6 +85,13 @@ def Score(logdir: pathlib.Path, step: int, datadir: str) -> dict[str, float]:
     }
 
 
+def _ReadCurve(path: pathlib.Path) -> list[dict]:
+    """The points an earlier run with the same workdir scored (empty when none)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reference-python", default="", help="Unused: ours only.")
@@ -108,14 +115,22 @@ def main() -> None:
         work = pathlib.Path(args.workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)
         logdir = work / "logdir"
-        if (logdir / "train").exists():
-            raise SystemExit(f"{logdir} already holds a training run; use a new --workdir")
+        curve_file = work / "curve.jsonl"
+        curve = _ReadCurve(curve_file)
+        if curve:
+            print(f"resuming: {len(curve)} points already in {curve_file}", flush=True)
+        elif (logdir / "train").exists():
+            raise SystemExit(f"{logdir} holds a run without {curve_file}; use a new --workdir")
         data = common.PrepareData(work / "wpm", args.multi30k_from)
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", LINGVO_WMTM16_DATADIR=data.datadir)
         stops = [*range(args.decode_every, args.steps, args.decode_every), args.steps]
-        curve, train_s, decode_s, load = [], 0.0, 0.0, []
+        done = {point["step"] for point in curve}
+        train_s = curve[-1]["train_wall_s"] if curve else 0.0
+        decode_s = curve[-1].get("decode_wall_s", 0.0) if curve else 0.0
         for step in stops:
-            load.append(os.getloadavg()[0])
+            if step in done:
+                continue
+            load = os.getloadavg()[0]
             train_s += _RunJob(
                 _Trainer(logdir, "controller,trainer_client", step, args.override),
                 env,
@@ -128,7 +143,11 @@ def main() -> None:
             )
             point = Score(logdir, step, data.datadir)
             point["train_wall_s"] = round(train_s, 1)
+            point["decode_wall_s"] = round(decode_s, 1)
+            point["load_avg_1m_at_start"] = round(load, 2)
             curve.append(point)
+            with open(curve_file, "a", encoding="utf-8") as f:
+                f.write(json.dumps(point) + "\n")
             print(json.dumps(point), flush=True)
     final = curve[-1]
     rows = [
@@ -148,10 +167,9 @@ def main() -> None:
         "decode_every": args.decode_every,
         "override": args.override,
         "curve": curve,
-        "train_wall_s": round(train_s, 1),
-        "decode_wall_s": round(decode_s, 1),
+        "train_wall_s": final["train_wall_s"],
+        "decode_wall_s": final["decode_wall_s"],
         "cpus": os.cpu_count(),
-        "load_avg_1m_at_segment_starts": [round(v, 2) for v in load],
     }
     _report.write("mt_multi30k", config, rows, args.out)
 

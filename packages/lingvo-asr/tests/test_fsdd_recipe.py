@@ -175,7 +175,8 @@ def test_the_experiment_trains_through_the_trainer(trained):
     assert enc.per_utterance_norm and enc.use_specaugment
     assert enc.specaugment_network.time_mask_max_frames == 10
     assert p.task.decoder.label_smoothing == 0.1
-    assert p.task.train.lr_schedule.boundaries == [2000, 2600]
+    assert p.task.train.lr_schedule.boundaries == [2600, 3300]
+    assert p.task.train.max_steps == 4000
 
 
 def test_transcribe_prints_digit_words_per_file(trained, capsys):
@@ -215,9 +216,11 @@ def test_training_utterances_are_perturbed_deterministically_test_ones_not(fsdd,
     for u in splits["train"]:
         assert len(u.speeds) == len(u.digits)
         assert all(0.85 <= s <= 1.15 for s in u.speeds)
+        assert len(u.warps) == len(u.digits) and all(0.9 <= w <= 1.1 for w in u.warps)
         assert -12.0 <= u.gain_db <= 6.0
     assert len({s for u in splits["train"] for s in u.speeds}) > 10
-    assert all(u.speeds == () and u.gain_db == 0.0 for u in splits["test"])
+    assert len({w for u in splits["train"] for w in u.warps}) > 10
+    assert all(u.speeds == () and u.warps == () and u.gain_db == 0.0 for u in splits["test"])
     # Drawing perturbations for training leaves the held-out set's draw unchanged.
     plain = fsdd_digits.MakeUtterances(
         fsdd_digits.ListRecordings(fsdd),
@@ -250,12 +253,39 @@ def test_speed_perturbation_shortens_and_raises_the_pitch(fsdd):
     assert np.max(np.abs(loud)) == pytest.approx(0.99, abs=1e-4)  # peak kept below full scale
 
 
+def test_frequency_warp_moves_the_pitch_and_keeps_the_length(fsdd):
+    path = os.path.join(fsdd, "4_ann_0.wav")
+    base = fsdd_digits.Utterance("u", "ann", (4,), (path,), ())
+    x, y, z = (
+        fsdd_digits.Synthesize(dataclasses.replace(base, warps=(w,))) for w in (1.0, 1.1, 0.9)
+    )
+    assert len(y) == len(x) == len(z)  # unlike speed, the warp leaves the tempo alone
+
+    def Peak(s):
+        return np.argmax(np.abs(np.fft.rfft(s))) * 16000 / len(s)
+
+    assert Peak(x) == pytest.approx(1300, abs=10)
+    assert Peak(y) == pytest.approx(1300 * 1.1, abs=10)
+    assert Peak(z) == pytest.approx(1300 * 0.9, abs=10)
+    # Warp and speed compose: the warp scales the pitch, the speed scales it and the length.
+    both = fsdd_digits.Synthesize(dataclasses.replace(base, warps=(1.1,), speeds=(0.8,)))
+    assert len(both) == pytest.approx(len(x) / 0.8, abs=2)
+    assert Peak(both) == pytest.approx(1300 * 1.1 * 0.8, abs=10)
+
+
 def test_perturbation_ranges_are_checked(fsdd, tmp_path, capsys):
     recordings = fsdd_digits.ListRecordings(fsdd)
     with pytest.raises(ValueError, match=r"speed_range: lower bound 1\.2 is above"):
         fsdd_digits.MakeUtterances(recordings, ["ann"], 2, 0, "t", speed_range=(1.2, 0.9))
     with pytest.raises(ValueError, match="speeds must be positive"):
         fsdd_digits.MakeUtterances(recordings, ["ann"], 2, 0, "t", speed_range=(0.0, 1.0))
+    with pytest.raises(ValueError, match="warp factors must be positive"):
+        fsdd_digits.MakeUtterances(recordings, ["ann"], 2, 0, "t", warp_range=(-0.1, 1.0))
+    with pytest.raises(ValueError, match=r"warp_range: lower bound 1\.1 is above"):
+        fsdd_digits.MakeUtterances(recordings, ["ann"], 2, 0, "t", warp_range=(1.1, 0.9))
+    argv = [f"--fsdd_dir={fsdd}", f"--out={tmp_path}", "--warp_range=1.1"]
+    assert fsdd_digits.Main(argv) == 1
+    assert "--warp_range: expected 'lo,hi'" in capsys.readouterr().err
     argv = [f"--fsdd_dir={fsdd}", f"--out={tmp_path}", "--gain_db_range=3"]
     assert fsdd_digits.Main(argv) == 1
     assert "--gain_db_range: expected 'lo,hi'" in capsys.readouterr().err

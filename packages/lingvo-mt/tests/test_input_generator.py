@@ -213,3 +213,46 @@ def test_text_input_packing_metrics(factor, ratio, packed):
 def test_text_input_bad_packing_factor_is_named():
     with pytest.raises(ValueError, match="packing_factor must be None or a positive number"):
         _TextParams(16, 20, packing_factor=0).Instantiate()
+
+
+_LINES = ["Too much has changed.\tDafür hat sich zu viel verändert.", "Hello!\tHallo!"]
+
+
+def test_text_input_src_strs_are_the_raw_lines():
+    batch = _TextParams(12, 15).Instantiate().GetPreprocessedInputBatch()
+    assert [s.decode() for s in batch.src.strs.numpy()] == _LINES
+    # Packed, the lines stay one per example packed (4: the file read twice).
+    gen = _TextParams(16, 20, packing_factor=2, repeat_count=2).Instantiate()
+    packed = gen.GetPreprocessedInputBatch()
+    assert sorted(s.decode() for s in packed.src.strs.numpy()) == sorted(_LINES * 2)
+
+
+def test_text_input_counts_empty_too_long_and_unknown(tmp_path):
+    """Every line is accounted for: kept, empty side, too long; unknown characters counted."""
+    lines = [
+        "Hello!\tHallo!",  # kept
+        "\tHallo!",  # empty source
+        "Hello!\t   ",  # empty target (blank)
+        "Too much has changed.\tDafür hat sich zu viel verändert.",  # too long for 8/8
+        "Hello ☃!\tHallo!",  # kept, one character outside the vocabulary
+    ]
+    path = tmp_path / "pairs.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    gen = _TextParams(8, 8, file_pattern=f"text:{path}", bucket_batch_limit=[8]).Instantiate()
+    batch = gen.GetPreprocessedInputBatch()
+    assert [s.decode() for s in batch.src.strs.numpy()] == [lines[0], lines[4]]
+    stats = gen.InputStats()
+    assert stats["num_empty_pairs"] == 2
+    assert stats["num_too_long_pairs"] == 1
+    assert stats["num_unk_pieces"] == 1
+    assert stats["dropped_negative"] == 3  # the bucketing saw the three rejected keys
+    assert set(gen.SummaryCounters()) == {
+        "num_empty_pairs", "num_too_long_pairs", "num_unk_pieces", "num_too_long_for_buckets",
+    }  # fmt: skip
+    # With keep_truncated the long pair is cut and kept, not counted as dropped.
+    kept = _TextParams(
+        8, 8, file_pattern=f"text:{path}", bucket_batch_limit=[8], keep_truncated=True
+    )
+    gen = kept.Instantiate()
+    assert gen.GetPreprocessedInputBatch().src.ids.shape[0] == 3
+    assert gen.InputStats()["num_too_long_pairs"] == 0

@@ -264,3 +264,31 @@ def test_vocabulary_that_does_not_match_the_model_fails_at_start(tmp_path):
     p = RNMTParams(str(small))
     with pytest.raises(ValueError, match=r"encoder\.emb\.vocab_size=32000"):
         p.Instantiate()
+
+
+def test_training_metrics_count_what_the_text_input_dropped(vocab, tmp_path):
+    """Empty and too-long pairs and unknown characters show in the training metrics."""
+    path = tmp_path / "pairs.txt"
+    path.write_text(
+        "Hello!\tHallo!\n\tHallo!\nHello ☃!\tHallo!\n" + "A long line. " * 20 + "\tLang.\n",
+        encoding="utf-8",
+    )
+    p = TransformerParams(vocab, num_layers=1)
+    p.input = input_generator.TextPackedInput.Params().Set(
+        file_pattern=f"text:{path}",
+        require_sequential_order=True,
+        file_parallelism=1,
+        file_buffer_size=1,
+        bucket_upper_bound=[30],
+        bucket_batch_limit=[4],
+        source_max_length=30,
+        target_max_length=30,
+    )
+    task = p.Instantiate()
+    batch = task.input_generator.GetPreprocessedInputBatch()
+    values = task.FProp(task.theta, batch)[0]
+    assert float(values["num_empty_pairs"][0]) == 1.0
+    assert float(values["num_too_long_pairs"][0]) == 1.0
+    assert float(values["num_unk_pieces"][0]) == 1.0
+    with run_mode.EvalMode():
+        assert "num_empty_pairs" not in task.FProp(task.theta, batch)[0]

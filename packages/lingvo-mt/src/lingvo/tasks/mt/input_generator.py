@@ -66,6 +66,15 @@ class _MtInputBase(base_input_generator.BaseSequenceInputGenerator):
             )
         return super().IdsToStrings(ids, lens, key=key, languages=languages)
 
+    def SummaryCounters(self) -> dict[str, tf.Variable]:
+        """The counters of records dropped or altered so far, for the training summaries.
+
+        Here `num_too_long_for_buckets`: examples longer than the last bucket bound (the
+        bucketing's drop counter; absent until the pipeline is built). Subclasses add theirs.
+        """
+        drops = self.__dict__.get("_drop_counter")
+        return {} if drops is None else {"num_too_long_for_buckets": drops.too_large}
+
 
 class NmtInput(_MtInputBase):
     """Reads Lingvo's NMT tf.Example records (`source_id`, `target_id`, `target_label`, ...).
@@ -114,7 +123,13 @@ class TextPackedInput(_MtInputBase):
     tokenizers fill them with `</s>`). Sequences cut by `source_max_length` or
     `target_max_length` are dropped unless `keep_truncated`. Every row is padded to the max
     length; lines with an empty side are dropped. `segment_ids` (1 on tokens, 0 on padding)
-    and `segment_pos` (0-based positions) describe the one segment of each row.
+    and `segment_pos` (0-based positions) describe the one segment of each row; `src.strs`
+    holds each row's raw line.
+
+    Nothing is dropped silently: the pairs with an empty side, the pairs dropped for their
+    length, and the word pieces the vocabulary cannot spell (`<unk>`, one per unknown
+    character) are counted by int64 variables (`InputStats()`, and in training the task's
+    summaries through `SummaryCounters()`), over every pass read, including read-ahead.
 
     With `packing_factor` (> 1), each bucket gathers `packing_factor` times its batch limit
     of examples and `lingvo.ops.pack_sequences` / `apply_packing` pack them, first fit, into
@@ -123,7 +138,8 @@ class TextPackedInput(_MtInputBase):
     of a row from 1 (0 = padding) and `segment_pos` counts from 0 within each. Examples that
     fit no row are dropped and show in `PackingStats()` (Lingvo's summaries
     `examples/src_packed_token_ratio`, `examples/tgt_packed_token_ratio` and
-    `examples/num_packed_examples`). `bucket_keys` becomes the longer packed side of a row.
+    `examples/num_packed_examples`). `bucket_keys` becomes the longer packed side of a row;
+    `src.strs` stays one line per example packed ([examples], not [rows]).
     """
 
     @classmethod
@@ -156,12 +172,31 @@ class TextPackedInput(_MtInputBase):
                 f"TextPackedInput {p.name!r}: packing_factor must be None or a positive "
                 f"number, got {p.packing_factor!r}"
             )
-        object.__setattr__(self, "_packing_totals", [0, 0, 0, 0, 0])
+        setter = object.__setattr__  # outside TF's tracking: counters, not model state
+        setter(self, "_packing_totals", [0, 0, 0, 0, 0])
+        setter(self, "_num_empty", tf.Variable(0, dtype=tf.int64, trainable=False))
+        setter(self, "_num_too_long", tf.Variable(0, dtype=tf.int64, trainable=False))
+        setter(self, "_num_unk", tf.Variable(0, dtype=tf.int64, trainable=False))
         if not p.source_max_length or not p.target_max_length:
             raise ValueError(
                 f"TextPackedInput {p.name!r}: source_max_length and target_max_length must be "
                 f"set, got {p.source_max_length} and {p.target_max_length}"
             )
+
+    def SummaryCounters(self) -> dict[str, tf.Variable]:
+        """`num_empty_pairs`, `num_too_long_pairs` (cut by the max lengths and dropped; 0
+        with `keep_truncated`), `num_unk_pieces` (in the pairs kept), plus the base's."""
+        counters = super().SummaryCounters()
+        counters["num_empty_pairs"] = self._num_empty
+        counters["num_too_long_pairs"] = self._num_too_long
+        counters["num_unk_pieces"] = self._num_unk
+        return counters
+
+    def InputStats(self) -> dict[str, int]:
+        """The drop counts of the bucketing plus `SummaryCounters()`, as Python ints."""
+        stats = super().InputStats()
+        stats.update({k: int(v.numpy()) for k, v in self.SummaryCounters().items()})
+        return stats
 
     def _Side(self, text: tf.Tensor, is_source: bool) -> tuple[NestedMap, tf.Tensor, tf.Tensor]:
         """Tokenizes one side; returns its fields, its length and whether it was cut."""
@@ -192,12 +227,30 @@ class TextPackedInput(_MtInputBase):
         cols = tf.concat([cols, tf.constant(["", ""])], axis=0)
         src, src_len, src_cut = self._Side(cols[0], is_source=True)
         tgt, tgt_len, tgt_cut = self._Side(cols[1], is_source=False)
+        src.strs = record
         key = tf.maximum(src_len, tgt_len)
         # An empty side (only </s>) is no translation pair: dropped, like too-long pairs.
         empty = tf.logical_or(src_len <= 1, tgt_len <= 1)
-        key = tf.where(empty, -1, key)
-        if not self.params.keep_truncated:
-            key = tf.where(tf.logical_or(src_cut, tgt_cut), -1, key)
+        too_long = tf.logical_and(
+            tf.logical_not(empty),
+            tf.logical_and(tf.logical_or(src_cut, tgt_cut), not self.params.keep_truncated),
+        )
+        keep = tf.logical_not(tf.logical_or(empty, too_long))
+        unk = self.tokenizer.params.target_unk_id
+        unknown = tf.reduce_sum(
+            tf.cast(tf.equal(src.ids, unk), tf.int64) * tf.cast(src.segment_ids, tf.int64)
+        )
+        unknown += tf.reduce_sum(
+            tf.cast(tf.equal(tgt.labels, unk), tf.int64) * tf.cast(tgt.weights, tf.int64)
+        )
+        with tf.control_dependencies(
+            [
+                self._num_empty.assign_add(tf.cast(empty, tf.int64)),
+                self._num_too_long.assign_add(tf.cast(too_long, tf.int64)),
+                self._num_unk.assign_add(tf.where(keep, unknown, 0)),
+            ]
+        ):
+            key = tf.where(keep, key, -1)
         return NestedMap(src=src, tgt=tgt), key
 
     # ------------------------------------------------------------------ packing
@@ -254,6 +307,7 @@ class TextPackedInput(_MtInputBase):
             paddings=Pack(batch.src.paddings, 1.0, src_seg, src_idx),
             segment_ids=tf.cast(src_seg, batch.src.paddings.dtype),
             segment_pos=src_pos,
+            strs=batch.src.strs,
         )
         tgt = NestedMap(
             ids=Pack(batch.tgt.ids, 0, tgt_seg, tgt_idx),

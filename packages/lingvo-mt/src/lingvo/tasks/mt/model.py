@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from lingvo.core import base_model, hyperparams, metrics, tokenizers
+from lingvo.core import base_model, hyperparams, metrics, run_mode, tokenizers
 from lingvo.core.layers import dropouts
 from lingvo.core.nested_map import NestedMap
 from lingvo.tasks.mt import decode_output, decoder, encoder
@@ -117,8 +117,23 @@ class MTBaseModel(base_model.BaseTask):
     def ComputeLoss(
         self, theta: NestedMap, predictions: NestedMap, input_batch: NestedMap
     ) -> tuple[dict[str, tuple[Any, Any]], dict[str, Any]]:
-        """The decoder's metrics (`loss`, `log_pplx`, ...) and per-sequence losses."""
-        return self.dec.ComputeLoss(theta.dec, predictions, input_batch.tgt)
+        """The decoder's metrics (`loss`, `log_pplx`, ...) and per-sequence losses.
+
+        In training, the input's counters of dropped or altered records
+        (`SummaryCounters()`: `num_empty_pairs`, `num_too_long_pairs`, `num_unk_pieces`,
+        `num_too_long_for_buckets`, as the input has them) join the metrics, weight 1, so
+        the summaries and log lines show them.
+        """
+        values, per_sequence = self.dec.ComputeLoss(theta.dec, predictions, input_batch.tgt)
+        values.update(self._InputCounts())
+        return values, per_sequence
+
+    def _InputCounts(self) -> dict[str, tuple[Any, Any]]:
+        gen = self.__dict__.get("_input_generator")
+        if run_mode.IsEvalMode() or not hasattr(gen, "SummaryCounters"):
+            return {}
+        one = tf.constant(1.0)
+        return {k: (tf.cast(v, tf.float32), one) for k, v in gen.SummaryCounters().items()}
 
     # ------------------------------------------------------------------ decoding
 

@@ -9,7 +9,9 @@ Training utterances are perturbed so that five speakers look like many (the test
 not): every recording is played at its own random speed (`--speed_range`, 0.85-1.15 by
 default: tempo and pitch change together, as in Kaldi's speed perturbation) and every
 utterance gets a random gain (`--gain_db_range`, -12..+6 dB, its peak kept below full
-scale).
+scale). Each training recording's spectrum is also warped by its own random factor
+(`--warp_range`, 0.9-1.1 by default; `frequency_warp.WarpFrequencies`, vocal-tract-length
+perturbation at constant tempo), so formant positions vary independently of pitch and tempo.
 
 The tool writes, under `--out`:
 
@@ -37,7 +39,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lingvo.tasks.asr import audio
+from lingvo.tasks.asr import audio, frequency_warp
 
 __all__ = [
     "DIGIT_WORDS",
@@ -69,6 +71,7 @@ class Utterance:
     gaps_s: tuple[float, ...]  # silence before each recording after the first (seconds)
     speeds: tuple[float, ...] = ()  # playback speed of each recording; () = all 1.0
     gain_db: float = 0.0  # gain of the whole utterance (its peak is kept below full scale)
+    warps: tuple[float, ...] = ()  # frequency-warp factor of each recording; () = all 1.0
 
     @property
     def transcript(self) -> str:
@@ -103,24 +106,29 @@ def MakeUtterances(
     max_gap_s: float = 0.3,
     speed_range: tuple[float, float] = (1.0, 1.0),
     gain_db_range: tuple[float, float] = (0.0, 0.0),
+    warp_range: tuple[float, float] = (1.0, 1.0),
 ) -> list[Utterance]:
     """Draws `num_utterances` utterances of the given speakers, deterministically.
 
     Speakers take turns; each utterance draws its length uniformly in
     [min_digits, max_digits] and its recordings at random (without replacement within the
     utterance) from that speaker's takes. A range that is not a single value draws each
-    recording's speed (`speed_range`) and the utterance's gain (`gain_db_range`)
-    uniformly; single-value ranges draw nothing, so unperturbed sets do not depend on them.
+    recording's speed (`speed_range`), its frequency-warp factor (`warp_range`) and the
+    utterance's gain (`gain_db_range`) uniformly; single-value ranges draw nothing, so
+    unperturbed sets do not depend on them.
 
     Raises:
-      ValueError: If a speaker has no recordings, or a range is empty or a speed not
-        positive.
+      ValueError: If a speaker has no recordings, or a range is empty or a speed or warp
+        factor not positive.
     """
-    for name, (lo, hi) in (("speed_range", speed_range), ("gain_db_range", gain_db_range)):
+    ranges = (("speed_range", speed_range), ("gain_db_range", gain_db_range))
+    for name, (lo, hi) in (*ranges, ("warp_range", warp_range)):
         if lo > hi:
             raise ValueError(f"{name}: lower bound {lo} is above upper bound {hi}")
     if speed_range[0] <= 0:
         raise ValueError(f"speed_range: speeds must be positive, got {speed_range}")
+    if warp_range[0] <= 0:
+        raise ValueError(f"warp_range: warp factors must be positive, got {warp_range}")
     rng = random.Random(seed)
     speakers = sorted(speakers)
     for s in speakers:
@@ -138,6 +146,9 @@ def MakeUtterances(
         gain_db = 0.0
         if gain_db_range[0] != gain_db_range[1]:
             gain_db = round(rng.uniform(*gain_db_range), 2)
+        warps = ()  # drawn last, so that sets without warping keep their earlier draws
+        if warp_range[0] != warp_range[1]:
+            warps = tuple(round(rng.uniform(*warp_range), 3) for _ in picks)
         out.append(
             Utterance(
                 uttid=f"{prefix}-{speaker}-{i:05d}",
@@ -147,6 +158,7 @@ def MakeUtterances(
                 gaps_s=gaps,
                 speeds=speeds,
                 gain_db=gain_db,
+                warps=warps,
             )
         )
     return out
@@ -155,7 +167,8 @@ def MakeUtterances(
 def Synthesize(utt: Utterance) -> np.ndarray:
     """The utterance's float32 samples at 16 kHz: recordings and silences, resampled.
 
-    A recording played at speed `s` is resampled to `1/s` of its length (shorter and
+    A recording with warp factor `w` has its frequencies scaled by `w` at unchanged
+    length first; one played at speed `s` is then resampled to `1/s` of its length (shorter and
     higher-pitched when faster); the gain scales the whole utterance, reduced where it
     would push the peak past 0.99 of full scale.
 
@@ -167,6 +180,9 @@ def Synthesize(utt: Utterance) -> np.ndarray:
         if i:
             pieces.append(np.zeros(round(utt.gaps_s[i - 1] * SOURCE_RATE), np.float32))
         samples = audio.ReadWav(path, SOURCE_RATE)[0]
+        warp = utt.warps[i] if utt.warps else 1.0
+        if warp != 1.0:
+            samples = frequency_warp.WarpFrequencies(samples, SOURCE_RATE, warp)
         speed = utt.speeds[i] if utt.speeds else 1.0
         if speed != 1.0:
             samples = audio.Resample(samples, SOURCE_RATE, round(SOURCE_RATE / speed))
@@ -211,7 +227,7 @@ def _WriteSplit(out: str, split: str, utts: Sequence[Utterance]) -> str:
 def BuildCorpus(
     fsdd_dir: str,
     out: str,
-    num_train: int = 6000,
+    num_train: int = 12000,
     num_test: int = 300,
     test_speakers: Sequence[str] = ("theo",),
     num_train_shards: int = 4,
@@ -219,6 +235,7 @@ def BuildCorpus(
     log=None,
     speed_range: tuple[float, float] = (0.85, 1.15),
     gain_db_range: tuple[float, float] = (-12.0, 6.0),
+    warp_range: tuple[float, float] = (0.9, 1.1),
 ) -> dict[str, list[Utterance]]:
     """Writes the WAVs, transcripts, vocabulary and TFRecords of both splits under `out`.
 
@@ -248,6 +265,7 @@ def BuildCorpus(
             "train",
             speed_range=speed_range,
             gain_db_range=gain_db_range,
+            warp_range=warp_range,
         ),
         "test": MakeUtterances(recordings, test_speakers, num_test, seed + 1, "test"),
     }
@@ -272,7 +290,7 @@ def _Parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="fsdd_digits", description=__doc__.split("\n")[0])
     ap.add_argument("--fsdd_dir", required=True, help="FSDD's recordings/ folder.")
     ap.add_argument("--out", required=True, help="The output folder.")
-    ap.add_argument("--num_train", type=int, default=6000)
+    ap.add_argument("--num_train", type=int, default=12000)
     ap.add_argument("--num_test", type=int, default=300)
     ap.add_argument("--test_speakers", default="theo", help="Comma-separated, held out.")
     ap.add_argument("--num_train_shards", type=int, default=4)
@@ -286,6 +304,11 @@ def _Parser() -> argparse.ArgumentParser:
         "--gain_db_range",
         default="-12,6",
         help="lo,hi: each training utterance's gain in dB (0,0 turns it off).",
+    )
+    ap.add_argument(
+        "--warp_range",
+        default="0.9,1.1",
+        help="lo,hi: each training recording's frequency-warp factor (1,1 turns it off).",
     )
     return ap
 
@@ -312,6 +335,7 @@ def Main(argv: Sequence[str] | None = None) -> int:
             args.seed,
             speed_range=_Range("--speed_range", args.speed_range),
             gain_db_range=_Range("--gain_db_range", args.gain_db_range),
+            warp_range=_Range("--warp_range", args.warp_range),
         )
     except (ValueError, OSError) as e:
         print(f"fsdd_digits: error: {e}", file=sys.stderr)
