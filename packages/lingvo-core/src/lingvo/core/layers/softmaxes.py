@@ -8,7 +8,7 @@ from typing import Any
 import tensorflow as tf
 
 from lingvo.core import base_layer, hyperparams, weights
-from lingvo.core.layers import embeddings
+from lingvo.core.layers import embeddings, fused_xent
 from lingvo.core.nested_map import NestedMap
 
 __all__ = [
@@ -306,31 +306,31 @@ def UniformSmoothedXent(
 def UniformSmoothedXentFromLogits(
     logits: tf.Tensor, labels: tf.Tensor, uncertainty: float, num_classes: int
 ) -> tf.Tensor:
-    """`UniformSmoothedXent(log_softmax(logits), ...)` in TensorFlow's fused softmax kernel.
+    """`UniformSmoothedXent(log_softmax(logits), ...)` in two XLA-fused passes.
 
-    The same cross-entropy (equal up to float rounding), computed by
-    `softmax_cross_entropy_with_logits` against the smoothed one-hot targets: the kernel
-    produces the loss and its gradient (softmax minus targets) in one pass, so training
-    does not keep `log_softmax`, the label gather and the sum over classes, nor
-    back-propagate through each of them over [..., num_classes].
+    The same cross-entropy (equal up to float rounding) from `fused_xent.SmoothedSoftmaxXent`:
+    the loss in one pass over the logits and its gradient (softmax minus targets) in one
+    more, so training does not keep `log_softmax`, the label gather and the sum over
+    classes, nor back-propagate through each of them over [..., num_classes].
 
     Args:
       logits: Shaped [..., num_classes].
       labels: Integer labels shaped [...].
       uncertainty: The probability mass spread over the other classes, in [0, 1).
-      num_classes: The number of classes V (at least 2).
+      num_classes: The number of classes V (at least 2): the depth of `logits`.
 
     Returns:
       Shaped [...].
+
+    Raises:
+      ValueError: If `logits`' depth is known and is not `num_classes`.
     """
-    targets = tf.one_hot(
-        labels,
-        num_classes,
-        on_value=1.0 - uncertainty,
-        off_value=uncertainty / (num_classes - 1),
-        dtype=logits.dtype,
-    )
-    return tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+    depth = logits.shape[-1]
+    if depth is not None and depth != num_classes:
+        raise ValueError(f"logits have {depth} classes, expected num_classes={num_classes}")
+    rows = tf.reshape(logits, [-1, tf.shape(logits)[-1]])
+    xent = fused_xent.SmoothedSoftmaxXent(rows, tf.reshape(labels, [-1]), uncertainty)[0]
+    return tf.reshape(xent, tf.shape(labels))
 
 
 class UniformLabelSmoother(base_layer.BaseLayer):

@@ -14,7 +14,7 @@ from typing import Any
 import tensorflow as tf
 
 from lingvo.core import base_layer, beam_search_helper, hyperparams, weights
-from lingvo.core.layers import attentions, embeddings, rnn_cells, softmaxes
+from lingvo.core.layers import attentions, embeddings, fused_xent, rnn_cells, softmaxes
 from lingvo.core.layers import transformers as transformer_layers
 from lingvo.core.layers.softmaxes import UniformLabelSmoother
 from lingvo.core.nested_map import NestedMap
@@ -121,19 +121,16 @@ class MTBaseDecoder(base_layer.BaseLayer):
         logits = tf.cast(predictions.logits, tf.float32)
         labels = tf.transpose(tf.cast(targets.labels, tf.int32))
         w = tf.transpose(tf.cast(targets.weights, tf.float32))
-        # TensorFlow's fused softmax cross-entropy kernels give each loss and its gradient
-        # in one pass over [time * batch, vocab] (a log_softmax, a label gather and a sum
-        # over classes would each be kept and back-propagated).
+        # One XLA-fused pass over [time * batch, vocab] gives the smoothed loss, the plain
+        # nll (log_pplx) and the argmax, and one more their gradient; TensorFlow's softmax
+        # cross-entropy kernels took several passes per loss (a tenth of the step).
         rows = tf.reshape(logits, [-1, tf.shape(logits)[-1]])
         row_labels = tf.reshape(labels, [-1])
-        nll = tf.reshape(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=row_labels, logits=rows),
-            tf.shape(labels),
+        uncertainty = 0.0 if p.label_smoothing is None else self.smoother.params.uncertainty
+        xent, nll, predicted = (
+            tf.reshape(x, tf.shape(labels))
+            for x in fused_xent.SmoothedSoftmaxXent(rows, row_labels, uncertainty)
         )
-        xent = nll
-        if p.label_smoothing is not None:
-            smoothed = self.smoother.SmoothedXentFromLogits(rows, row_labels)
-            xent = tf.reshape(smoothed, tf.shape(labels))
         total_w = tf.reduce_sum(w)
         safe_w = tf.maximum(total_w, 1e-6)
         per_seq = tf.reduce_sum(xent * w, axis=0)  # [batch]
@@ -142,7 +139,7 @@ class MTBaseDecoder(base_layer.BaseLayer):
             loss = (tf.reduce_sum(per_seq) / safe_w, total_w)
         else:
             loss = (tf.reduce_sum(per_seq) / batch, batch)
-        correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), w.dtype)
+        correct = tf.cast(tf.equal(predicted, labels), w.dtype)
         metrics = {
             "loss": loss,
             "log_pplx": (tf.reduce_sum(nll * w) / safe_w, total_w),
@@ -195,6 +192,34 @@ def _FromHypRows(y: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
     rest = like.shape[2:].as_list()
     rows = like.shape[1] if like.shape[1] is not None else tf.shape(like)[1]
     return tf.reshape(y, [tf.shape(y)[0], rows, *rest])  # not -1: y may have zero rows
+
+
+def _ReadVariables(theta: NestedMap) -> NestedMap:
+    """`theta` with every variable read once, here (e.g. before a decoding loop)."""
+    return tf.nest.map_structure(
+        lambda x: tf.convert_to_tensor(x) if isinstance(x, tf.Variable) else x, theta
+    )
+
+
+def _StepLogits(softmax: base_layer.BaseLayer, theta: NestedMap) -> Any:
+    """Returns `h -> softmax.Logits(theta, h)` for [rows, input_dim] inputs, made for a loop.
+
+    A softmax with a dense weight (`SimpleFullSoftmax` and its subclasses) gets it built
+    here, once, instead of its shards being concatenated at every call; the logits are the
+    same matmul plus bias (clipped to `logits_abs_max` when set).
+    """
+    if not hasattr(softmax, "DenseWeights"):
+        return lambda h: softmax.Logits(theta, h)
+    w, b = softmax.DenseWeights(theta)
+    abs_max = softmax.params.logits_abs_max
+
+    def Logits(h: tf.Tensor) -> tf.Tensor:
+        logits = tf.nn.bias_add(tf.matmul(tf.cast(h, w.dtype), w), b)
+        if abs_max is not None:
+            logits = tf.clip_by_value(logits, -abs_max, abs_max)
+        return logits
+
+    return Logits
 
 
 class TransformerDecoder(MTBaseDecoder):
@@ -294,6 +319,11 @@ class TransformerDecoder(MTBaseDecoder):
         encoded, padding = encoder_outputs.encoded, encoder_outputs.padding
         n = _NumHyps(encoder_outputs.encoded, k)
         stack = self.trans_stack
+        # What the steps share is computed once, before the loop: the weights' values (the
+        # loop body would read every variable at every step) and the softmax's dense weight
+        # (its shards concatenated: a copy of the whole matrix per step otherwise).
+        theta = _ReadVariables(theta)
+        logits_fn = _StepLogits(self.softmax, theta.softmax)
         # Growing caches (exactly the decoded prefix, as Lingvo's): step t attends and
         # reorders t rows, not target_seq_len. The cross-attention source is packed once.
         template = stack.InitStates(theta.trans_stack, n)
@@ -329,7 +359,7 @@ class TransformerDecoder(MTBaseDecoder):
                 probs.append(layer_probs)
             if stack.params.ln_output:
                 h = stack.final_ln.FProp(theta.trans_stack.final_ln, h)
-            logits = self.softmax.Logits(theta.softmax, h)
+            logits = logits_fn(h)
             results = NestedMap(
                 log_probs=tf.nn.log_softmax(tf.cast(logits, tf.float32)),
                 atten_probs=tf.add_n(probs) / len(probs),
