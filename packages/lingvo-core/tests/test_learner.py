@@ -240,3 +240,63 @@ def test_ema_with_schedule():
     v.assign(0.0)
     avg.Apply([v], step=1)
     np.testing.assert_allclose(avg.Average(v).numpy(), 1.0)
+
+
+def _TracedAdamRun(fuse_update):
+    """Five traced Adam steps with L2, clipping and a schedule; the third is non-finite."""
+    layer = _Layer()
+    lrn = _Learner(
+        optimizer=optimizer.Adam.Params(),
+        l2_regularizer_weight=0.01,
+        clip_gradient_norm_to_value=0.5,
+        lr_schedule=schedule.PiecewiseConstantSchedule.Params().Set(
+            boundaries=[2], values=[1.0, 0.5]
+        ),
+        fuse_update=fuse_update,
+    )
+    scale = tf.Variable(1.0)
+
+    @tf.function
+    def Step(step):
+        def Loss():
+            return scale * (layer.vars.hello**2 - 3.0 * layer.vars.hello * layer.vars.world)
+
+        return lrn.Apply(Loss, layer, step=step)[1]
+
+    history = []
+    for i in range(5):
+        scale.assign(np.nan if i == 2 else 1.0 + i)
+        stats = Step(tf.constant(i, tf.int64))
+        history.append({k: float(v.numpy()) for k, v in stats.items()})
+        history[-1].update(hello=float(layer.vars.hello.numpy()))
+        history[-1].update(world=float(layer.vars.world.numpy()))
+    return history, Step.get_concrete_function(tf.constant(0, tf.int64)).graph
+
+
+def _CompiledCalls(graph):
+    """The function calls of `graph` that XLA must compile."""
+    calls = []
+    for op in graph.get_operations():
+        if op.type in ("PartitionedCall", "StatefulPartitionedCall"):
+            try:
+                if op.get_attr("_XlaMustCompile"):
+                    calls.append(op.name)
+            except ValueError:  # no such attribute: a plain call
+                pass
+    return calls
+
+
+def test_fused_update_matches_the_op_by_op_update():
+    fused, fused_graph = _TracedAdamRun(True)
+    plain, plain_graph = _TracedAdamRun(False)
+    assert _CompiledCalls(fused_graph) and not _CompiledCalls(plain_graph)
+    assert fused[2]["has_nan_or_inf"] == 1.0 and fused[2]["num_nonfinite_steps"] == 1.0
+    assert fused[2]["hello"] == fused[1]["hello"]  # the non-finite step changed nothing
+    assert fused[4]["hello"] != fused[3]["hello"]  # later steps train again
+    for got, want in zip(fused, plain, strict=True):
+        assert set(got) == set(want)
+        for key, value in want.items():
+            if math.isnan(value):
+                assert math.isnan(got[key]), key
+            else:
+                np.testing.assert_allclose(got[key], value, rtol=1e-6, atol=1e-7, err_msg=key)
