@@ -215,3 +215,80 @@ def test_rnmt_style_multi_headed_under_xla_with_gradients():
         loss = tf.reduce_sum(tf.square(layer(SRC, PAD, QUERY)[0]))
     for grad in tape.gradient(loss, layer.vars.Flatten()):
         assert grad is not None and np.isfinite(grad.numpy()).all()
+
+
+def _TransformerStyleHeads():
+    return (
+        attentions.MultiHeadedAttention.Params()
+        .Set(
+            name="mha",
+            use_source_vec_as_attention_value=False,
+            enable_ctx_pre_proj=True,
+            enable_ctx_post_proj=True,
+            source_dim=4,
+            query_dim=4,
+            hidden_dim=4,
+            context_dim=4,
+            num_attention_heads=2,
+        )
+        .Instantiate()
+    )
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_batch_major_source_attends_like_the_time_major_one(rows):
+    # Query rows per source column (beam search's cross-attention has one per hyp): the
+    # batched-matmul path over the batch-major copies gives the time-major paths' numbers.
+    layer = _TransformerStyleHeads()
+    src = RNG.randn(5, 2, 4).astype(np.float32)
+    query = RNG.randn(2 * rows, 4).astype(np.float32)
+    packed = layer.PackSource(layer.theta, src, src, PAD)
+    both = layer.AddBatchMajorSource(packed)
+    assert sorted(both.inner.keys()) == sorted(
+        [*packed.inner.keys(), "batch_major_contexts", "batch_major_padding", "batch_major_vecs"]
+    )
+    assert both.inner.batch_major_vecs.shape == (4, 5, 2)  # [batch * heads, time, head dim]
+    want = layer.ComputeContextVectorWithSource(layer.theta, packed, query)
+    got = layer.ComputeContextVectorWithSource(layer.theta, both, query)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-5, atol=1e-6)
+    assert "batch_major_vecs" not in packed.inner  # the original is left as it was
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_query_rows_decided_at_run_time_when_the_batch_is_unknown(rows):
+    # Traced with unknown query and source batches (a decoding step for any batch size),
+    # `PerQueryRows` picks the path at run time; both give the static trace's numbers.
+    layer = _TransformerStyleHeads()
+    src = RNG.randn(5, 2, 4).astype(np.float32)
+    query = RNG.randn(2 * rows, 4).astype(np.float32)
+    packed = layer.PackSource(layer.theta, src, src, PAD)
+    want = layer.ComputeContextVectorWithSource(layer.theta, packed, query)
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, 4], tf.float32),
+            tf.TensorSpec([None, None], tf.float32),
+            tf.TensorSpec([None, 4], tf.float32),
+        ]
+    )
+    def Relaxed(s, pad, q):
+        relaxed_packed = layer.PackSource(layer.theta, s, s, pad)
+        context, probs, _ = layer.ComputeContextVectorWithSource(layer.theta, relaxed_packed, q)
+        return context, probs
+
+    got = Relaxed(src, PAD, query)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-5, atol=1e-6)
+
+
+def test_per_query_rows_static_and_dynamic():
+    one, many = (lambda: tf.constant(1)), (lambda: tf.constant(2))
+    assert attentions.PerQueryRows(tf.zeros([1, 3]), one, many).numpy() == 1
+    assert attentions.PerQueryRows(tf.zeros([2, 3]), one, many).numpy() == 2
+    relaxed = tf.function(
+        lambda x: attentions.PerQueryRows(x, one, many),
+        input_signature=[tf.TensorSpec([None, 3], tf.float32)],
+    )
+    assert relaxed(tf.zeros([1, 3])).numpy() == 1
+    assert relaxed(tf.zeros([4, 3])).numpy() == 2

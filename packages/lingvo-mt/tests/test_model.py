@@ -292,3 +292,23 @@ def test_training_metrics_count_what_the_text_input_dropped(vocab, tmp_path):
     assert float(values["num_unk_pieces"][0]) == 1.0
     with run_mode.EvalMode():
         assert "num_empty_pairs" not in task.FProp(task.theta, batch)[0]
+
+
+@pytest.mark.parametrize("abs_max", [None, 0.5])
+def test_step_logits_equal_the_softmax_logits(abs_max):
+    # The beam search builds the sharded softmax's dense weight once, before its loop (10
+    # classes in 3 shards of 4: the last shard is cut), instead of at every step.
+    from lingvo.core.layers import softmaxes
+
+    sm = (
+        softmaxes.SimpleFullSoftmax.Params()
+        .Set(name="sm", input_dim=4, num_classes=10, num_shards=3, logits_abs_max=abs_max)
+        .Instantiate()
+    )
+    h = tf.constant(np.random.RandomState(3).randn(6, 4).astype(np.float32) * 3)
+    want = sm.Logits(sm.theta, h)
+    got = decoder._StepLogits(sm, decoder._ReadVariables(sm.theta))(h)
+    assert got.shape == (6, 10)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    if abs_max is not None:
+        assert np.max(np.abs(got)) <= abs_max

@@ -14,6 +14,7 @@ positions are all padded gets all-zero probabilities and a zero context, not NaN
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
@@ -31,6 +32,7 @@ __all__ = [
     "LocationSensitiveAttention",
     "MaskedSoftmax",
     "MultiHeadedAttention",
+    "PerQueryRows",
 ]
 
 _LARGE_NEGATIVE = -1e9
@@ -48,6 +50,20 @@ def CausalPadding(seq_len: Any, dtype: tf.dtypes.DType = tf.float32) -> tf.Tenso
     """
     ones = tf.ones([seq_len, seq_len], dtype)
     return 1.0 - tf.linalg.band_part(ones, -1, 0)
+
+
+def PerQueryRows(
+    x: tf.Tensor, one_row: Callable[[], tf.Tensor], rows: Callable[[], tf.Tensor]
+) -> tf.Tensor:
+    """`one_row()` when `x` ([multiplier, ...]) has one query row per source column, else `rows()`.
+
+    Decided while tracing when the multiplier is static; otherwise (a decoding step traced
+    for any batch size, where the query and source batches are both unknown) at run time,
+    so a self-attention step still takes the cheap one-row path rather than an einsum.
+    """
+    if x.shape[0] is not None:
+        return one_row() if x.shape[0] == 1 else rows()
+    return tf.cond(tf.equal(tf.shape(x)[0], 1), one_row, rows)
 
 
 def MaskedSoftmax(logits: tf.Tensor, padding: tf.Tensor) -> tf.Tensor:
@@ -187,6 +203,29 @@ class BaseAttentionLayer(base_layer.BaseLayer):
         )
         return step_padding
 
+    def AddBatchMajorSource(self, packed: NestedMap) -> NestedMap:
+        """Returns `packed` with batch-major copies of its keys and values, for many steps.
+
+        A packed source that every step of a beam search attends with several query rows
+        per source column (the cross-attention) is transposed here, once, to [batch, time,
+        dim] (`batch_major_vecs`, `batch_major_contexts`; the padding to [batch, time],
+        `batch_major_padding`); each step then attends with batched matmuls, whatever its
+        number of query rows per column, instead of einsums that transpose the whole source
+        at every call. Only for a source that is neither reordered nor extended between
+        steps (a decoding cache is both). The results are those of the time-major source.
+
+        Args:
+          packed: What `PackSource` returned.
+
+        Returns:
+          A new `NestedMap` with the copies added.
+        """
+        out = NestedMap(packed)
+        out.batch_major_vecs = tf.transpose(packed.source_vecs, [1, 0, 2])
+        out.batch_major_contexts = tf.transpose(packed.source_contexts, [1, 0, 2])
+        out.batch_major_padding = tf.transpose(packed.source_padding)
+        return out
+
     def _PackSourceExtra(self, theta: NestedMap, packed: NestedMap) -> NestedMap:
         """Returns extra time-major tensors for `packed` (e.g. projected keys)."""
         del theta, packed
@@ -268,7 +307,10 @@ class BaseAttentionLayer(base_layer.BaseLayer):
             multiplier = static_qb // static_sb  # static, so the layout of a step is known
         query = tf.reshape(query_vec, [multiplier, source_batch, -1])
         logits = self._Logits(theta, packed_src, query, attention_state)
-        padding = tf.transpose(packed_src.source_padding)[tf.newaxis]  # [1, batch, time]
+        if "batch_major_padding" in packed_src:  # see AddBatchMajorSource
+            padding = packed_src.batch_major_padding[tf.newaxis]  # [1, batch, time]
+        else:
+            padding = tf.transpose(packed_src.source_padding)[tf.newaxis]
         if per_step_source_padding is not None:
             step_padding = self._ConvertStepPadding(
                 per_step_source_padding, query_vec, packed_src.source_padding, logits.dtype
@@ -282,11 +324,21 @@ class BaseAttentionLayer(base_layer.BaseLayer):
             )
         else:
             dropped = self.atten_dropout.FProp(theta.atten_dropout, probs)
-        if dropped.shape[0] == 1:  # as in DotProductAttention._Logits: read the values once
+
+        def OneRow() -> tf.Tensor:  # as in DotProductAttention._Logits: read the values once
             weights_sb = tf.transpose(dropped[0])[:, :, tf.newaxis]  # [s, b, 1]
-            context = tf.reduce_sum(weights_sb * packed_src.source_contexts, axis=0)[tf.newaxis]
+            return tf.reduce_sum(weights_sb * packed_src.source_contexts, axis=0)[tf.newaxis]
+
+        if "batch_major_contexts" in packed_src:  # see AddBatchMajorSource; any multiplier
+            weights_bms = tf.transpose(dropped, [1, 0, 2])
+            context_bmd = tf.matmul(weights_bms, packed_src.batch_major_contexts)
+            context = tf.transpose(context_bmd, [1, 0, 2])
         else:
-            context = tf.einsum("mbs,sbd->mbd", dropped, packed_src.source_contexts)
+            context = PerQueryRows(
+                dropped,
+                OneRow,
+                lambda: tf.einsum("mbs,sbd->mbd", dropped, packed_src.source_contexts),
+            )
         context = tf.reshape(context, [multiplier * source_batch, -1])
         probs = tf.reshape(probs, [multiplier * source_batch, time])
         return context, probs, self._NextState(probs, attention_state)
@@ -397,13 +449,21 @@ class DotProductAttention(BaseAttentionLayer):
         scale = tf.constant(1.0 / math.sqrt(p.source_dim), query.dtype)
         if p.use_dim_scale:
             scale *= tf.nn.softplus(theta.per_dim_scale) / math.log(2.0)
-        if query.shape[0] == 1:
+
+        def OneRow() -> tf.Tensor:
             # One query row per source column (a decoding step of self-attention): a
             # multiply-and-sum over the time-major keys reads them once, without the
             # transpose a batched matmul needs; the output is small.
             logits = tf.reduce_sum(query[0] * scale * packed.source_vecs, axis=-1)  # [s, b]
             return tf.transpose(logits)[tf.newaxis]
-        return tf.einsum("mbd,sbd->mbs", query * scale, packed.source_vecs)
+
+        if "batch_major_vecs" in packed:  # see AddBatchMajorSource; any multiplier
+            query_bmd = tf.transpose(query * scale, [1, 0, 2])
+            logits_bms = tf.matmul(query_bmd, packed.batch_major_vecs, transpose_b=True)
+            return tf.transpose(logits_bms, [1, 0, 2])
+        return PerQueryRows(
+            query, OneRow, lambda: tf.einsum("mbd,sbd->mbs", query * scale, packed.source_vecs)
+        )
 
 
 class LocationSensitiveAttention(AdditiveAttention):
@@ -653,6 +713,10 @@ class MultiHeadedAttention(BaseAttentionLayer):
         )
         inner = self.atten.PackSource(theta.atten, Split(keys), Split(values), padding)
         return NestedMap(inner=inner)
+
+    def AddBatchMajorSource(self, packed: NestedMap) -> NestedMap:
+        """Adds the batch-major copies to the inner attention's packed source (per head)."""
+        return NestedMap(packed, inner=self.atten.AddBatchMajorSource(packed.inner))
 
     def ZeroAttentionState(self, source_length: Any, decoder_batch_size: Any) -> Any:
         """Returns the inner attention's zero state for every (query, head) row."""

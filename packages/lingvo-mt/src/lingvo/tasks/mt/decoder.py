@@ -325,9 +325,16 @@ class TransformerDecoder(MTBaseDecoder):
         theta = _ReadVariables(theta)
         logits_fn = _StepLogits(self.softmax, theta.softmax)
         # Growing caches (exactly the decoded prefix, as Lingvo's): step t attends and
-        # reorders t rows, not target_seq_len. The cross-attention source is packed once.
+        # reorders t rows, not target_seq_len. The cross-attention source is packed once,
+        # with batch-major copies that let every step attend it by batched matmuls.
         template = stack.InitStates(theta.trans_stack, n)
         packed_aux = stack.PackAux(theta.trans_stack, encoded, padding)
+        packed_aux = NestedMap(
+            x_layers=[
+                layer.atten.atten.AddBatchMajorSource(packed)
+                for layer, packed in zip(stack.x_layers, packed_aux.x_layers, strict=True)
+            ]
+        )
 
         def Init(theta, enc, num_hyps):
             del enc, num_hyps

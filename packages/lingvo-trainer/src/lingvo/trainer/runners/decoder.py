@@ -39,6 +39,29 @@ class Decoder(evaler.Evaler):
     def _Step(self, batch: Any) -> Any:
         return self.task.DecodeWithTheta(self.task.EvalTheta(), batch)
 
+    def _TraceOnce(self, batch: Any) -> None:
+        """Traces the decode function for batches of any shape, before the first batch.
+
+        Left to `reduce_retracing`, the first batch gets a trace of its own shapes, the next
+        batch of another length a second, generalised trace, and the last, smaller batches a
+        third: each trace of a beam search costs seconds in the middle of the pass. Tracing
+        once with every dimension unknown serves them all. A task whose decoding needs
+        static shapes keeps the per-shape traces (the failure is logged).
+        """
+        if getattr(self, "_traced_relaxed", None) is not None:
+            return
+
+        def Relaxed(x: Any) -> tf.TensorSpec:
+            x = tf.convert_to_tensor(x)
+            return tf.TensorSpec([None] * x.shape.rank, x.dtype)
+
+        try:
+            self._fn.get_concrete_function(tf.nest.map_structure(Relaxed, batch))
+            self._traced_relaxed = True
+        except (ValueError, TypeError, tf.errors.InvalidArgumentError) as e:
+            logging.info("%s: decoding traced per batch shape (%s)", self.name, e)
+            self._traced_relaxed = False
+
     def _AllCheckpoints(self) -> bool:
         return bool(self.task.params.eval.decode_all_checkpoints)
 
@@ -74,6 +97,7 @@ class Decoder(evaler.Evaler):
                     batch = inputs.GetPreprocessedInputBatch()
                 except tf.errors.OutOfRangeError:
                     break
+                self._TraceOnce(batch)
                 out = {k: np.asarray(v) for k, v in self._fn(batch).items()}
                 post_start = time.time()
                 pairs = self.task.PostProcessDecodeOut(out, dec_metrics)
