@@ -32,6 +32,7 @@ WORKER = common.HERE / "mt_worker.py"
 # (metric key, row name, unit, lower is better)
 METRICS = (
     ("steps_per_s", "train_steps_per_s", "steps/s", False),
+    ("cpu_s_per_step", "train_cpu_s_per_step", "CPU s", True),
     ("target_tokens_per_s", "train_target_tokens_per_s", "tokens/s", False),
     ("first_step_s", "start_to_first_step_s", "s", True),
     ("peak_rss_mb", "trainer_peak_rss_mb", "MiB", True),

@@ -55,6 +55,7 @@ def Train(impl: str, datadir: str, logdir: str, steps: int, warmup: int) -> dict
     )
     # (step, tokens of that step, arrival time); each side logs every step.
     rows = [(int(m.group(1)), float(m.group(2)), t) for t, m in run["hits"]]
+    cpu = dict(zip((r[0] for r in rows), run["hit_cpu_s"], strict=True))
     timed = [r for r in rows if r[0] > warmup]
     if len(timed) < 2:
         raise SystemExit(
@@ -65,6 +66,7 @@ def Train(impl: str, datadir: str, logdir: str, steps: int, warmup: int) -> dict
     tokens = sum(tok for s, tok, _ in timed[1:])
     return {
         "steps_per_s": (s1 - s0) / (t1 - t0),
+        "cpu_s_per_step": (cpu[s1] - cpu[s0]) / (s1 - s0),
         "target_tokens_per_s": tokens / (t1 - t0),
         "mean_target_tokens_per_step": tokens / (s1 - s0),
         "first_step_s": rows[0][2],

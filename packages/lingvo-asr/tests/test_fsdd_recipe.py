@@ -175,8 +175,8 @@ def test_the_experiment_trains_through_the_trainer(trained):
     assert enc.per_utterance_norm and enc.use_specaugment
     assert enc.specaugment_network.time_mask_max_frames == 10
     assert p.task.decoder.label_smoothing == 0.1
-    assert p.task.train.lr_schedule.boundaries == [3000, 3700]
-    assert p.task.train.max_steps == 4400
+    assert p.task.train.lr_schedule.boundaries == [2600, 3300]
+    assert p.task.train.max_steps == 4000
 
 
 def test_transcribe_prints_digit_words_per_file(trained, capsys):

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from lingvo.core import layers
 from lingvo.core.layers import attentions
+from lingvo.core.nested_map import NestedMap
 
 RNG = np.random.RandomState(0)
 SRC = RNG.randn(5, 2, 4).astype(np.float32)  # [time, batch, source_dim]
@@ -292,3 +293,52 @@ def test_per_query_rows_static_and_dynamic():
     )
     assert relaxed(tf.zeros([1, 3])).numpy() == 1
     assert relaxed(tf.zeros([4, 3])).numpy() == 2
+
+
+def test_unpadded_own_columns_equal_the_generic_path():
+    # A growing decoding cache has no padding and one query row per source column: the
+    # time-major fast path gives the generic path's numbers, to float rounding (eager and traced
+    # with unknown shapes, as the decoding loop is).
+    layer = _TransformerStyleHeads()
+    src = RNG.randn(5, 3, 4).astype(np.float32)
+    query = RNG.randn(3, 4).astype(np.float32)
+    packed = layer.PackSource(layer.theta, src, src, np.zeros([5, 3], np.float32))
+    want = layer.ComputeContextVectorWithSource(layer.theta, packed, query)
+    keys_values = NestedMap(
+        source_vecs=packed.inner.source_vecs, source_contexts=packed.inner.source_contexts
+    )
+    context, probs = layer.AttendUnpaddedOwnColumns(layer.theta, keys_values, query)
+    assert context.shape == (3, 4) and probs.shape == (3, 5)
+    np.testing.assert_allclose(context, want[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(probs, want[1], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(probs.numpy().sum(-1), 1.0, rtol=1e-5)
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, 2], tf.float32),
+            tf.TensorSpec([None, None, 2], tf.float32),
+            tf.TensorSpec([None, 4], tf.float32),
+        ]
+    )
+    def Relaxed(keys, values, q):
+        cache = NestedMap(source_vecs=keys, source_contexts=values)
+        return layer.AttendUnpaddedOwnColumns(layer.theta, cache, q)
+
+    got = Relaxed(packed.inner.source_vecs, packed.inner.source_contexts, query)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6, atol=1e-7)
+
+
+def test_unpadded_own_columns_needs_dot_product_heads():
+    p = attentions.MultiHeadedAttention.Params().Set(
+        name="mha_add",
+        source_dim=4,
+        query_dim=4,
+        hidden_dim=4,
+        num_attention_heads=2,
+        inner_atten_params=attentions.AdditiveAttention.Params(),
+    )
+    layer = p.Instantiate()
+    packed = layer.PackSource(layer.theta, SRC, SRC, PAD)
+    with pytest.raises(ValueError, match=r"mha_add.*needs DotProductAttention heads.*Additive"):
+        layer.AttendUnpaddedOwnColumns(layer.theta, packed.inner, RNG.randn(2, 4))

@@ -170,11 +170,13 @@ def test_growing_cache_equals_fprop_and_holds_the_prefix():
     for t in range(4):
         h, state = stack.ExtendStep(stack.theta, X[t], state, t, packed_aux=packed)
         np.testing.assert_allclose(h, out[t], rtol=1e-4, atol=1e-5)
-        # The cache holds exactly the t + 1 decoded steps (keys, values and paddings).
+        # The cache holds exactly the t + 1 decoded steps: keys and values, no padding
+        # (the decoded prefix has none), split into heads ([time, batch * heads, head dim]).
         for layer_state in state.x_layers:
             assert list(layer_state.keys()) == ["growing"]
+            assert sorted(layer_state.growing.keys()) == ["source_contexts", "source_vecs"]
             for x in layer_state.growing.Flatten():
-                assert x.shape[0] == t + 1
+                assert x.shape == (t + 1, 2 * 2, 2)
     # Re-projecting the source every step (aux_vecs) gives the same as packing it once.
     state = stack.InitStates(stack.theta, 2)
     h0, _ = stack.ExtendStep(stack.theta, X[0], state, 0, AUX, AUX_PAD)

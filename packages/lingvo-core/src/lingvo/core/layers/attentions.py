@@ -252,6 +252,16 @@ class BaseAttentionLayer(base_layer.BaseLayer):
         """Returns logits shaped [multiplier, batch, time] for queries [multiplier, batch, dim]."""
         raise NotImplementedError(f"Abstract method of {self}")
 
+    def _BatchMajorLogits(
+        self, theta: NestedMap, packed: NestedMap, query: tf.Tensor, state: Any
+    ) -> tf.Tensor:
+        """`_Logits` laid out [batch, multiplier, time], for a source with batch-major copies.
+
+        This default transposes `_Logits`; a subclass that attends the copies directly
+        (`DotProductAttention`) returns that layout without it.
+        """
+        return tf.transpose(self._Logits(theta, packed, query, state), [1, 0, 2])
+
     def _NextState(self, probs: tf.Tensor, state: Any) -> Any:
         """Returns the attention state after a step with `probs` [query_batch, time]."""
         del probs
@@ -306,18 +316,24 @@ class BaseAttentionLayer(base_layer.BaseLayer):
         if static_sb and static_qb is not None:
             multiplier = static_qb // static_sb  # static, so the layout of a step is known
         query = tf.reshape(query_vec, [multiplier, source_batch, -1])
-        logits = self._Logits(theta, packed_src, query, attention_state)
-        if "batch_major_padding" in packed_src:  # see AddBatchMajorSource
-            padding = packed_src.batch_major_padding[tf.newaxis]  # [1, batch, time]
+        batch_major = "batch_major_padding" in packed_src  # see AddBatchMajorSource
+        if batch_major:
+            # Softmax and context in the batch-major layout of the copies: [batch,
+            # multiplier, time]; only the query, context and probs are transposed.
+            logits = self._BatchMajorLogits(theta, packed_src, query, attention_state)
+            padding = packed_src.batch_major_padding[:, tf.newaxis]  # [batch, 1, time]
         else:
-            padding = tf.transpose(packed_src.source_padding)[tf.newaxis]
+            logits = self._Logits(theta, packed_src, query, attention_state)
+            padding = tf.transpose(packed_src.source_padding)[tf.newaxis]  # [1, batch, time]
         if per_step_source_padding is not None:
             step_padding = self._ConvertStepPadding(
                 per_step_source_padding, query_vec, packed_src.source_padding, logits.dtype
             )
             step_padding = tf.reshape(step_padding, [multiplier, source_batch, time])
+            if batch_major:
+                step_padding = tf.transpose(step_padding, [1, 0, 2])
             padding = tf.maximum(padding, step_padding)
-        probs = MaskedSoftmax(logits, padding)  # [multiplier, batch, time]
+        probs = MaskedSoftmax(logits, padding)  # [multiplier, batch, time] or batch-major
         if p.atten_dropout_deterministic:
             dropped = self.atten_dropout.FProp(
                 theta.atten_dropout, probs, 0 if step_seed is None else step_seed
@@ -329,10 +345,10 @@ class BaseAttentionLayer(base_layer.BaseLayer):
             weights_sb = tf.transpose(dropped[0])[:, :, tf.newaxis]  # [s, b, 1]
             return tf.reduce_sum(weights_sb * packed_src.source_contexts, axis=0)[tf.newaxis]
 
-        if "batch_major_contexts" in packed_src:  # see AddBatchMajorSource; any multiplier
-            weights_bms = tf.transpose(dropped, [1, 0, 2])
-            context_bmd = tf.matmul(weights_bms, packed_src.batch_major_contexts)
+        if batch_major:  # any multiplier
+            context_bmd = tf.matmul(dropped, packed_src.batch_major_contexts)
             context = tf.transpose(context_bmd, [1, 0, 2])
+            probs = tf.transpose(probs, [1, 0, 2])
         else:
             context = PerQueryRows(
                 dropped,
@@ -441,14 +457,19 @@ class DotProductAttention(BaseAttentionLayer):
                 weights.WeightParams([p.source_dim], weights.WeightInit.Constant(0.0), p.dtype),
             )
 
+    def QueryScale(self, theta: NestedMap, dtype: tf.dtypes.DType) -> tf.Tensor:
+        """Returns the factor queries are multiplied by: shaped [] or [source_dim]."""
+        p = self.params
+        scale = tf.constant(1.0 / math.sqrt(p.source_dim), dtype)
+        if p.use_dim_scale:
+            scale *= tf.nn.softplus(theta.per_dim_scale) / math.log(2.0)
+        return scale
+
     def _Logits(
         self, theta: NestedMap, packed: NestedMap, query: tf.Tensor, state: Any
     ) -> tf.Tensor:
         del state
-        p = self.params
-        scale = tf.constant(1.0 / math.sqrt(p.source_dim), query.dtype)
-        if p.use_dim_scale:
-            scale *= tf.nn.softplus(theta.per_dim_scale) / math.log(2.0)
+        scale = self.QueryScale(theta, query.dtype)
 
         def OneRow() -> tf.Tensor:
             # One query row per source column (a decoding step of self-attention): a
@@ -458,12 +479,18 @@ class DotProductAttention(BaseAttentionLayer):
             return tf.transpose(logits)[tf.newaxis]
 
         if "batch_major_vecs" in packed:  # see AddBatchMajorSource; any multiplier
-            query_bmd = tf.transpose(query * scale, [1, 0, 2])
-            logits_bms = tf.matmul(query_bmd, packed.batch_major_vecs, transpose_b=True)
-            return tf.transpose(logits_bms, [1, 0, 2])
+            return tf.transpose(self._BatchMajorLogits(theta, packed, query, None), [1, 0, 2])
         return PerQueryRows(
             query, OneRow, lambda: tf.einsum("mbd,sbd->mbs", query * scale, packed.source_vecs)
         )
+
+    def _BatchMajorLogits(
+        self, theta: NestedMap, packed: NestedMap, query: tf.Tensor, state: Any
+    ) -> tf.Tensor:
+        if "batch_major_vecs" not in packed:
+            return super()._BatchMajorLogits(theta, packed, query, state)
+        query_bmd = tf.transpose(query * self.QueryScale(theta, query.dtype), [1, 0, 2])
+        return tf.matmul(query_bmd, packed.batch_major_vecs, transpose_b=True)
 
 
 class LocationSensitiveAttention(AdditiveAttention):
@@ -765,3 +792,61 @@ class MultiHeadedAttention(BaseAttentionLayer):
             context = self.ctx_post_proj.FProp(theta.ctx_post_proj, context)
         probs = tf.reduce_mean(tf.reshape(probs, [query_batch, heads, -1]), axis=1)
         return context, probs, state
+
+    def AttendUnpaddedOwnColumns(
+        self, theta: NestedMap, packed_inner: NestedMap, query_vec: Any
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Attends query row r to source column r only, over a source with no padding.
+
+        What a decoding step of self-attention against a growing cache (exactly the decoded
+        prefix) needs. It stays time-major throughout: the logits, the softmax (over axis
+        0) and the context are computed on [time, rows] without the transposes, masks and
+        run-time layout choice of `ComputeContextVectorWithSource`, whose results it equals
+        for a source whose padding is all zeros and one query row per source column.
+
+        Args:
+          theta: This layer's theta.
+          packed_inner: The inner attention's packed keys and values (`source_vecs`,
+            `source_contexts`; `source_padding` is not read), over [time, batch * heads,
+            ...] as `PackSource` lays them out; time may be 0 only if no step is attended.
+          query_vec: Shaped [batch, query_dim].
+
+        Returns:
+          `(context, probs)`: context shaped [batch, output_dim], probs shaped [batch, time]
+          (the heads' mean).
+
+        Raises:
+          ValueError: If the inner attention is not a `DotProductAttention` or `query_vec`
+            does not fit.
+        """
+        p = self.params
+        if not isinstance(self.atten, DotProductAttention):
+            raise ValueError(
+                f"{self}: AttendUnpaddedOwnColumns needs DotProductAttention heads, got "
+                f"{type(self.atten).__name__}"
+            )
+        heads = p.num_attention_heads
+        query_vec = tf.convert_to_tensor(query_vec, self.fprop_dtype)
+        self.CheckInputShape(query_vec, [None, p.query_dim], "query_vec")
+        batch = tf.shape(query_vec)[0]
+        query = query_vec
+        if p.enable_query_proj:
+            query = self.query_proj.FProp(theta.query_proj, query)
+        query = tf.reshape(query, [batch * heads, p.hidden_dim // heads])
+        query *= self.atten.QueryScale(theta.atten, query.dtype)
+        logits = tf.reduce_sum(query * packed_inner.source_vecs, axis=-1)  # [time, rows]
+        logits -= tf.reduce_max(logits, axis=0, keepdims=True)
+        unnormalized = tf.exp(logits)
+        probs = unnormalized / tf.reduce_sum(unnormalized, axis=0, keepdims=True)
+        dropout_theta = theta.atten.atten_dropout
+        if self.atten.params.atten_dropout_deterministic:
+            dropped = self.atten.atten_dropout.FProp(dropout_theta, probs, 0)
+        else:
+            dropped = self.atten.atten_dropout.FProp(dropout_theta, probs)
+        context = tf.reduce_sum(dropped[:, :, tf.newaxis] * packed_inner.source_contexts, axis=0)
+        context = tf.reshape(context, [batch, self._value_dim])
+        if p.enable_ctx_post_proj:
+            context = self.ctx_post_proj.FProp(theta.ctx_post_proj, context)
+        time = tf.shape(probs)[0]
+        probs = tf.transpose(tf.reduce_mean(tf.reshape(probs, [time, batch, heads]), axis=-1))
+        return context, probs

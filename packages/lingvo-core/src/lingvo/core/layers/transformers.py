@@ -12,6 +12,9 @@ Incremental decoding (`ExtendStep`) keeps, per layer, the self-attention's packe
   and each step appends one row, so step t costs O(t) (attention, and the beam search's
   reordering of the cache) rather than O(max_len). A loop over steps must let the cache's
   time dimension vary (`tf.while_loop` shape invariants; `BeamSearchHelper` does this).
+  The prefix has no padding, so the cache keeps only keys and values, and a step attends
+  them time-major with `MultiHeadedAttention.AttendUnpaddedOwnColumns` (no masks, no
+  transposes).
 - fixed (`max_len` a positive int): `max_len` rows, step t writes row t and unwritten rows
   stay padded, so every step has the same static shapes (what XLA needs).
 
@@ -208,8 +211,10 @@ class TransformerAttentionLayer(base_layer.BaseLayer):
             many steps (the most `ExtendStep` will be called for).
 
         Returns:
-          `NestedMap(growing=packed)` or `NestedMap(fixed=packed)`: the attention's packed
-          source over [0 or max_len, batch_size, ...].
+          `NestedMap(fixed=packed)`, the attention's packed source over [max_len,
+          batch_size, ...], or `NestedMap(growing=NestedMap(source_vecs, source_contexts))`,
+          its keys and values only (no padding), split into heads: [0, batch_size *
+          num_attention_heads, source_dim / num_attention_heads].
 
         Raises:
           ValueError: If `max_len` is neither None nor a non-negative int.
@@ -224,7 +229,14 @@ class TransformerAttentionLayer(base_layer.BaseLayer):
         zeros = tf.zeros([length, batch_size, self.params.source_dim], self.fprop_dtype)
         ones = tf.ones([length, batch_size], self.fprop_dtype)
         packed = self.atten.PackSource(theta.atten, zeros, zeros, ones)
-        return NestedMap(fixed=packed) if length else NestedMap(growing=packed)
+        if length:
+            return NestedMap(fixed=packed)
+        # The decoded prefix has no padding, so a growing cache keeps none: only the
+        # keys and values are appended to, reordered and read at every step.
+        inner = packed.inner
+        return NestedMap(
+            growing=NestedMap(source_vecs=inner.source_vecs, source_contexts=inner.source_contexts)
+        )
 
     def ExtendStep(
         self, theta: NestedMap, query_vec: Any, prefix_state: NestedMap, time_step: Any
@@ -255,29 +267,37 @@ class TransformerAttentionLayer(base_layer.BaseLayer):
                 f"'growing' or 'fixed'), got keys {sorted(prefix_state.keys())}"
             )
         normed = self.layer_norm.FProp(theta.layer_norm, query_vec)
+        if "growing" in prefix_state:
+            return self._ExtendGrowing(theta, query_vec, normed, prefix_state.growing)
         step = self.atten.PackSource(
             theta.atten,
             normed[tf.newaxis],
             normed[tf.newaxis],
             tf.zeros([1, tf.shape(normed)[0]], normed.dtype),
         )
-        if "growing" in prefix_state:
-            cache = tf.nest.map_structure(
-                lambda old, new: tf.concat([old, new], axis=0), prefix_state.growing, step
-            )
-            new_state = NestedMap(growing=cache)
-        else:
-            max_len = tf.shape(prefix_state.fixed.inner.source_padding)[0]
-            at_t = tf.equal(tf.range(max_len), tf.cast(time_step, tf.int32))
+        max_len = tf.shape(prefix_state.fixed.inner.source_padding)[0]
+        at_t = tf.equal(tf.range(max_len), tf.cast(time_step, tf.int32))
 
-            def Write(old: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
-                mask = tf.reshape(at_t, [-1] + [1] * (old.shape.rank - 1))
-                return tf.where(mask, new, old)
+        def Write(old: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
+            mask = tf.reshape(at_t, [-1] + [1] * (old.shape.rank - 1))
+            return tf.where(mask, new, old)
 
-            cache = tf.nest.map_structure(Write, prefix_state.fixed, step)
-            new_state = NestedMap(fixed=cache)
+        cache = tf.nest.map_structure(Write, prefix_state.fixed, step)
+        new_state = NestedMap(fixed=cache)
         ctx, probs, _ = self.atten.ComputeContextVectorWithSource(theta.atten, cache, normed)
         return self._Residual(theta, query_vec, normed, ctx), probs, new_state
+
+    def _ExtendGrowing(
+        self, theta: NestedMap, query_vec: tf.Tensor, normed: tf.Tensor, cache: NestedMap
+    ) -> tuple[tf.Tensor, tf.Tensor, NestedMap]:
+        """`ExtendStep` on a growing cache: appends step t's keys and values, attends t + 1."""
+        step = self.atten.PackSource(theta.atten, normed[tf.newaxis], normed[tf.newaxis]).inner
+        cache = NestedMap(
+            source_vecs=tf.concat([cache.source_vecs, step.source_vecs], axis=0),
+            source_contexts=tf.concat([cache.source_contexts, step.source_contexts], axis=0),
+        )
+        ctx, probs = self.atten.AttendUnpaddedOwnColumns(theta.atten, cache, normed)
+        return self._Residual(theta, query_vec, normed, ctx), probs, NestedMap(growing=cache)
 
 
 class TransformerFeedForwardLayer(base_layer.BaseLayer):
